@@ -1,0 +1,664 @@
+
+/*
+ * ngx_faas HTTP trigger: the control connection of a worker process to the
+ * supervisor.  On every connect it registers the function table (REGISTER,
+ * answered by REGISTERED), then stays open; while it is down faas_pass
+ * answers 503 and a timer reconnects.  Nothing here blocks.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_event_connect.h>
+#include <ngx_http.h>
+
+#include <jansson.h>
+
+#include "ngx_http_faas_module.h"
+
+
+#define NGX_HTTP_FAAS_RECONNECT      500     /* ms, docs/protocol.md */
+#define NGX_HTTP_FAAS_REPLY_TIMEOUT  5000    /* ms to connect and register */
+
+
+typedef enum {
+    ngx_http_faas_ctl_down = 0,
+    ngx_http_faas_ctl_registering,
+    ngx_http_faas_ctl_ready
+} ngx_http_faas_ctl_state_e;
+
+
+/* the last failure: one that repeats is logged at debug level only */
+
+typedef enum {
+    ngx_http_faas_ctl_ok = 0,
+    ngx_http_faas_ctl_connect_failed,
+    ngx_http_faas_ctl_closed,
+    ngx_http_faas_ctl_timed_out,
+    ngx_http_faas_ctl_invalid
+} ngx_http_faas_ctl_failure_e;
+
+
+typedef struct {
+    ngx_http_faas_main_conf_t   *fmcf;
+    ngx_peer_connection_t        peer;
+    ngx_event_t                  reconnect;
+
+    /* quiet (EMERG) during connects that repeat a failed one */
+    ngx_log_t                    log;
+    ngx_uint_t                   log_level;
+
+    u_char                      *frame;         /* REGISTER, ready to send */
+    size_t                       frame_len;
+    size_t                       sent;
+
+    u_char                      *buf;           /* what the supervisor sent */
+    u_char                      *pos;
+    u_char                      *last;
+    u_char                      *end;
+    u_char                      *payload;
+    faas_frame_parser_t          parser;
+
+    ngx_http_faas_ctl_state_e    state;
+    ngx_http_faas_ctl_failure_e  failure;
+    unsigned                     connected:1;
+} ngx_http_faas_control_t;
+
+
+static void ngx_http_faas_control_connect(ngx_http_faas_control_t *ctl);
+static void ngx_http_faas_control_send(ngx_http_faas_control_t *ctl);
+static void ngx_http_faas_control_write_handler(ngx_event_t *wev);
+static void ngx_http_faas_control_read_handler(ngx_event_t *rev);
+static ngx_int_t ngx_http_faas_control_process(ngx_http_faas_control_t *ctl);
+static ngx_int_t ngx_http_faas_control_registered(
+    ngx_http_faas_control_t *ctl, u_char *p, size_t len);
+static void ngx_http_faas_control_fail(ngx_http_faas_control_t *ctl,
+    ngx_http_faas_ctl_failure_e failure, ngx_err_t err, const char *fmt, ...);
+static void ngx_http_faas_control_close(ngx_http_faas_control_t *ctl,
+    ngx_http_faas_ctl_failure_e failure);
+static void ngx_http_faas_control_reconnect(ngx_event_t *ev);
+static u_char *ngx_http_faas_control_log_error(ngx_log_t *log, u_char *buf,
+    size_t len);
+
+
+/* per process: each worker has its own control connection */
+static ngx_http_faas_control_t  *ngx_http_faas_control;
+
+
+ngx_int_t
+ngx_http_faas_control_init(ngx_cycle_t *cycle,
+    ngx_http_faas_main_conf_t *fmcf)
+{
+    u_char                   *p;
+    size_t                    len;
+    ngx_http_faas_control_t  *ctl;
+
+    ctl = ngx_pcalloc(cycle->pool, sizeof(ngx_http_faas_control_t));
+    if (ctl == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctl->fmcf = fmcf;
+
+    ctl->log = *cycle->log;
+    ctl->log.handler = ngx_http_faas_control_log_error;
+    ctl->log.data = ctl;
+    ctl->log.action = NULL;
+    ctl->log_level = ctl->log.log_level;
+
+    /*
+     * The function table was encoded once at configuration time; only
+     * the pid differs between workers.
+     */
+
+    len = sizeof("{\"generation\":\"\",\"pid\":,\"functions\":}") - 1
+          + fmcf->generation.len + NGX_INT64_LEN + fmcf->functions_json.len;
+
+    ctl->frame = ngx_pnalloc(cycle->pool, FAAS_FRAME_HEADER_SIZE + len);
+    if (ctl->frame == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(ctl->frame + FAAS_FRAME_HEADER_SIZE,
+                    "{\"generation\":\"%V\",\"pid\":%P,\"functions\":%V}",
+                    &fmcf->generation, ngx_pid, &fmcf->functions_json);
+
+    ctl->frame_len = p - ctl->frame;
+
+    faas_frame_header_encode(ctl->frame, FAAS_FRAME_REGISTER,
+                        (uint32_t) (ctl->frame_len - FAAS_FRAME_HEADER_SIZE));
+
+    len = FAAS_FRAME_HEADER_SIZE + FAAS_JSON_MAX;
+
+    ctl->buf = ngx_pnalloc(cycle->pool, len);
+    if (ctl->buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctl->end = ctl->buf + len;
+
+    ctl->reconnect.handler = ngx_http_faas_control_reconnect;
+    ctl->reconnect.data = ctl;
+    ctl->reconnect.log = cycle->log;
+    ctl->reconnect.cancelable = 1;
+
+    ngx_http_faas_control = ctl;
+
+    ngx_http_faas_control_connect(ctl);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_faas_control_done(ngx_cycle_t *cycle)
+{
+    ngx_http_faas_control_t  *ctl;
+
+    ctl = ngx_http_faas_control;
+
+    if (ctl == NULL) {
+        return;
+    }
+
+    if (ctl->reconnect.timer_set) {
+        ngx_del_timer(&ctl->reconnect);
+    }
+
+    if (ctl->peer.connection) {
+        ngx_close_connection(ctl->peer.connection);
+        ctl->peer.connection = NULL;
+    }
+
+    ctl->state = ngx_http_faas_ctl_down;
+    ngx_http_faas_control = NULL;
+}
+
+
+/*
+ * Calls may go out as soon as the whole REGISTER has been written: a
+ * request that overtakes it on its own connection waits in the supervisor
+ * for the registration to arrive (docs/protocol.md).
+ */
+
+ngx_uint_t
+ngx_http_faas_control_ready(void)
+{
+    ngx_http_faas_control_t  *ctl;
+
+    ctl = ngx_http_faas_control;
+
+    if (ctl == NULL) {
+        return 0;
+    }
+
+    return ctl->state == ngx_http_faas_ctl_ready
+           || (ctl->state == ngx_http_faas_ctl_registering
+               && ctl->connected && ctl->sent == ctl->frame_len);
+}
+
+
+static void
+ngx_http_faas_control_connect(ngx_http_faas_control_t *ctl)
+{
+    ngx_int_t               rc;
+    ngx_file_info_t         fi;
+    ngx_connection_t       *c;
+    struct sockaddr_un     *saun;
+    ngx_peer_connection_t  *pc;
+
+    ctl->log.action = "connecting to faas supervisor";
+
+    /*
+     * No socket yet is the usual state while the supervisor starts, not
+     * the critical error that connect() would log for it.
+     */
+
+    saun = (struct sockaddr_un *) ctl->fmcf->addr->sockaddr;
+
+    if (ngx_file_info(saun->sun_path, &fi) == NGX_FILE_ERROR
+        && ngx_errno == NGX_ENOENT)
+    {
+        ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_connect_failed,
+                                   NGX_ENOENT, "no supervisor socket");
+        return;
+    }
+
+    pc = &ctl->peer;
+
+    ngx_memzero(pc, sizeof(ngx_peer_connection_t));
+
+    pc->sockaddr = ctl->fmcf->addr->sockaddr;
+    pc->socklen = ctl->fmcf->addr->socklen;
+    pc->name = &ctl->fmcf->supervisor;
+    pc->get = ngx_event_get_peer;
+    pc->log = &ctl->log;
+    pc->log_error = NGX_ERROR_INFO;
+
+    if (ctl->failure == ngx_http_faas_ctl_connect_failed) {
+        ctl->log.log_level = NGX_LOG_EMERG;
+    }
+
+    rc = ngx_event_connect_peer(pc);
+
+    ctl->log.log_level = ctl->log_level;
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        ngx_http_faas_control_close(ctl, ngx_http_faas_ctl_connect_failed);
+        return;
+    }
+
+    /* NGX_OK or NGX_AGAIN */
+
+    c = pc->connection;
+
+    c->data = ctl;
+    c->read->handler = ngx_http_faas_control_read_handler;
+    c->write->handler = ngx_http_faas_control_write_handler;
+
+    /* a worker that shuts down must not wait for these timers */
+
+    c->read->cancelable = 1;
+    c->write->cancelable = 1;
+
+    ctl->state = ngx_http_faas_ctl_registering;
+    ctl->connected = (rc == NGX_OK);
+    ctl->sent = 0;
+    ctl->pos = ctl->buf;
+    ctl->last = ctl->buf;
+    ctl->payload = NULL;
+    faas_frame_parser_init(&ctl->parser);
+
+    ngx_add_timer(c->read, NGX_HTTP_FAAS_REPLY_TIMEOUT);
+
+    if (rc == NGX_AGAIN) {
+        return;
+    }
+
+    ngx_http_faas_control_send(ctl);
+}
+
+
+static void
+ngx_http_faas_control_send(ngx_http_faas_control_t *ctl)
+{
+    ssize_t            n;
+    ngx_connection_t  *c;
+
+    c = ctl->peer.connection;
+
+    ctl->log.action = "registering with faas supervisor";
+
+    while (ctl->sent < ctl->frame_len) {
+
+        n = c->send(c, ctl->frame + ctl->sent, ctl->frame_len - ctl->sent);
+
+        if (n == NGX_ERROR) {
+            ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_closed, 0,
+                                       "the supervisor closed the control "
+                                       "connection");
+            return;
+        }
+
+        if (n == NGX_AGAIN) {
+            if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+                ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_closed, 0,
+                                           "the control connection "
+                                           "failed");
+            }
+
+            return;
+        }
+
+        ctl->sent += n;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                   "faas control: sent REGISTER, %uz bytes", ctl->frame_len);
+
+    /* REGISTERED may have arrived already */
+
+    ngx_http_faas_control_read_handler(c->read);
+}
+
+
+static void
+ngx_http_faas_control_write_handler(ngx_event_t *wev)
+{
+    int                       err;
+    socklen_t                 len;
+    ngx_connection_t         *c;
+    ngx_http_faas_control_t  *ctl;
+
+    c = wev->data;
+    ctl = c->data;
+
+    if (ctl->state != ngx_http_faas_ctl_registering
+        || ctl->sent == ctl->frame_len)
+    {
+        return;
+    }
+
+    if (!ctl->connected) {
+        err = 0;
+        len = sizeof(int);
+
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len)
+            == -1)
+        {
+            err = ngx_socket_errno;
+        }
+
+        if (err) {
+            ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_connect_failed,
+                                       err, "connect() failed");
+            return;
+        }
+
+        ctl->connected = 1;
+    }
+
+    ngx_http_faas_control_send(ctl);
+}
+
+
+static void
+ngx_http_faas_control_read_handler(ngx_event_t *rev)
+{
+    ssize_t                   n;
+    ngx_connection_t         *c;
+    ngx_http_faas_control_t  *ctl;
+
+    c = rev->data;
+    ctl = c->data;
+
+    if (rev->timedout) {
+        ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_timed_out,
+                                   NGX_ETIMEDOUT,
+                                   "the supervisor did not answer REGISTER "
+                                   "in time");
+        return;
+    }
+
+    if (ctl->state == ngx_http_faas_ctl_registering
+        && ctl->sent < ctl->frame_len)
+    {
+        /* the write handler finds out why, if the connect failed */
+        return;
+    }
+
+    if (ctl->state == ngx_http_faas_ctl_ready) {
+        ctl->log.action = "reading from faas supervisor";
+    }
+
+    for ( ;; ) {
+
+        if (ctl->last == ctl->end) {
+            ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_invalid, 0,
+                                       "the supervisor sent more than a "
+                                       "frame can hold");
+            return;
+        }
+
+        n = c->recv(c, ctl->last, ctl->end - ctl->last);
+
+        if (n == NGX_AGAIN) {
+            if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+                ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_closed, 0,
+                                           "the control connection "
+                                           "failed");
+            }
+
+            return;
+        }
+
+        if (n == 0 || n == NGX_ERROR) {
+            ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_closed, 0,
+                                       "the supervisor closed the control "
+                                       "connection");
+            return;
+        }
+
+        ctl->last += n;
+
+        if (ngx_http_faas_control_process(ctl) != NGX_OK) {
+            return;
+        }
+    }
+}
+
+
+/*
+ * Frames from the supervisor.  The buffer is compacted between frames,
+ * so that any payload up to FAAS_JSON_MAX is held whole in it.  On an
+ * error the connection is closed.
+ */
+
+static ngx_int_t
+ngx_http_faas_control_process(ngx_http_faas_control_t *ctl)
+{
+    size_t            len, n;
+    uint8_t           type;
+    const uint8_t    *pos, *data;
+    faas_frame_rc_e   frc;
+
+    pos = ctl->pos;
+
+    for ( ;; ) {
+
+        frc = faas_frame_parse(&ctl->parser, &pos, ctl->last, &data, &len);
+
+        type = ctl->parser.frame.type;
+
+        switch (frc) {
+
+        case FAAS_FRAME_AGAIN:
+
+            if (ctl->parser.state == FAAS_PARSE_HEADER) {
+                /* every byte is consumed and no payload needs keeping */
+                ctl->last = ctl->buf;
+                pos = ctl->buf;
+            }
+
+            ctl->pos = (u_char *) pos;
+            return NGX_OK;
+
+        case FAAS_FRAME_OK:
+
+            if (type != FAAS_FRAME_REGISTERED
+                || ctl->state != ngx_http_faas_ctl_registering)
+            {
+                ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_invalid, 0,
+                                           "the supervisor sent an "
+                                           "unexpected %s frame",
+                                           faas_frame_type_name(type));
+                return NGX_ERROR;
+            }
+
+            if (ctl->parser.frame.length
+                > (size_t) (ctl->end - (u_char *) pos))
+            {
+                ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_invalid, 0,
+                                           "the supervisor sent too big a "
+                                           "REGISTERED frame");
+                return NGX_ERROR;
+            }
+
+            ctl->payload = (u_char *) pos;
+            continue;
+
+        case FAAS_FRAME_DATA:
+            continue;
+
+        case FAAS_FRAME_COMPLETE:
+
+            if (ngx_http_faas_control_registered(ctl, ctl->payload,
+                                                 ctl->parser.frame.length)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            n = ctl->last - (u_char *) pos;
+            ngx_memmove(ctl->buf, pos, n);
+            ctl->last = ctl->buf + n;
+            pos = ctl->buf;
+
+            continue;
+
+        default:
+            ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_invalid, 0,
+                                       "the supervisor sent an invalid "
+                                       "frame: %s", faas_frame_strerror(frc));
+            return NGX_ERROR;
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_faas_control_registered(ngx_http_faas_control_t *ctl, u_char *p,
+    size_t len)
+{
+    json_t        *json, *generation, *functions;
+    json_int_t     n;
+    json_error_t   err;
+
+    json = json_loadb((char *) p, len, 0, &err);
+
+    if (json == NULL) {
+        ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_invalid, 0,
+                                   "the supervisor sent invalid "
+                                   "REGISTERED: %s", err.text);
+        return NGX_ERROR;
+    }
+
+    generation = json_object_get(json, "generation");
+
+    if (!json_is_string(generation)
+        || json_string_length(generation) != ctl->fmcf->generation.len
+        || ngx_strncmp(json_string_value(generation),
+                       ctl->fmcf->generation.data,
+                       ctl->fmcf->generation.len)
+           != 0)
+    {
+        json_decref(json);
+        ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_invalid, 0,
+                                   "the supervisor did not register "
+                                   "generation %V", &ctl->fmcf->generation);
+        return NGX_ERROR;
+    }
+
+    functions = json_object_get(json, "functions");
+    n = json_is_integer(functions) ? json_integer_value(functions)
+                                   : (json_int_t) ctl->fmcf->functions.nelts;
+
+    json_decref(json);
+
+    ctl->state = ngx_http_faas_ctl_ready;
+    ctl->failure = ngx_http_faas_ctl_ok;
+    ctl->log.action = "reading from faas supervisor";
+
+    if (ctl->peer.connection->read->timer_set) {
+        ngx_del_timer(ctl->peer.connection->read);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                  "faas: registered %L functions with supervisor at %V, "
+                  "generation %V",
+                  (int64_t) n, &ctl->fmcf->supervisor,
+                  &ctl->fmcf->generation);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Logs why the connection failed ("faas: " fmt, and the log handler adds
+ * the supervisor address), closes it and arms the reconnect.  A failure
+ * that repeats the last one is logged at debug level: an outage takes a
+ * line or two, not two a second.
+ */
+
+static void
+ngx_http_faas_control_fail(ngx_http_faas_control_t *ctl,
+    ngx_http_faas_ctl_failure_e failure, ngx_err_t err, const char *fmt, ...)
+{
+    u_char      *p, msg[NGX_MAX_ERROR_STR];
+    va_list      args;
+    ngx_uint_t   level;
+
+    level = (failure == ctl->failure) ? NGX_LOG_DEBUG : NGX_LOG_ERR;
+
+    if (ctl->log.log_level >= level) {
+        va_start(args, fmt);
+        p = ngx_vslprintf(msg, msg + sizeof(msg), fmt, args);
+        va_end(args);
+
+        ngx_log_error(level, &ctl->log, err, "faas: %*s", p - msg, msg);
+    }
+
+    ngx_http_faas_control_close(ctl, failure);
+}
+
+
+static void
+ngx_http_faas_control_close(ngx_http_faas_control_t *ctl,
+    ngx_http_faas_ctl_failure_e failure)
+{
+    if (ctl->peer.connection) {
+        ngx_close_connection(ctl->peer.connection);
+        ctl->peer.connection = NULL;
+    }
+
+    if (ctl->failure == ngx_http_faas_ctl_ok) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "faas: no registration with supervisor at %V, "
+                      "faas_pass answers 503 until there is; retrying "
+                      "every %d ms", &ctl->fmcf->supervisor,
+                      NGX_HTTP_FAAS_RECONNECT);
+    }
+
+    ctl->failure = failure;
+    ctl->state = ngx_http_faas_ctl_down;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    ngx_add_timer(&ctl->reconnect, NGX_HTTP_FAAS_RECONNECT);
+}
+
+
+static void
+ngx_http_faas_control_reconnect(ngx_event_t *ev)
+{
+    ngx_http_faas_control_t  *ctl;
+
+    ctl = ev->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    ngx_http_faas_control_connect(ctl);
+}
+
+
+static u_char *
+ngx_http_faas_control_log_error(ngx_log_t *log, u_char *buf, size_t len)
+{
+    u_char                   *p;
+    ngx_http_faas_control_t  *ctl;
+
+    ctl = log->data;
+
+    if (log->action) {
+        p = ngx_snprintf(buf, len, " while %s", log->action);
+        len -= p - buf;
+        buf = p;
+    }
+
+    return ngx_snprintf(buf, len, ", supervisor: %V", &ctl->fmcf->supervisor);
+}

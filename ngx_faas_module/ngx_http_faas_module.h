@@ -1,0 +1,123 @@
+
+/*
+ * ngx_faas HTTP trigger: definitions shared by the files of
+ * ngx_http_faas_module.
+ */
+
+
+#ifndef _NGX_HTTP_FAAS_MODULE_H_INCLUDED_
+#define _NGX_HTTP_FAAS_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "faas_frame.h"
+
+
+#define NGX_HTTP_FAAS_NAME_MAX        64
+#define NGX_HTTP_FAAS_HASH_LEN        16     /* hex digits of a 64-bit hash */
+#define NGX_HTTP_FAAS_REQUEST_ID_LEN  32
+
+
+typedef struct ngx_http_faas_runtime_s  ngx_http_faas_runtime_t;
+
+
+typedef struct {
+    ngx_str_t                       name;
+    ngx_str_t                       version;
+    ngx_http_faas_runtime_t        *runtime;
+    ngx_str_t                       code;
+    ngx_str_t                       handler;
+    ngx_msec_t                      timeout;
+    ngx_msec_t                      idle_timeout;
+    ngx_msec_t                      queue_timeout;
+    ngx_int_t                       max_instances;
+    ngx_int_t                       queue_size;
+    ngx_array_t                    *env;           /* of ngx_keyval_t */
+
+    ngx_str_t                       file;          /* where it is defined */
+    ngx_uint_t                      line;
+} ngx_http_faas_function_t;
+
+
+typedef struct {
+    ngx_str_t                       supervisor;    /* "unix:/path" */
+    ngx_addr_t                     *addr;
+    ngx_http_upstream_srv_conf_t   *upstream;
+
+    ngx_array_t                     functions;     /* in definition order */
+    ngx_http_faas_function_t      **sorted;        /* by name, for lookups */
+    ngx_array_t                     passes;        /* faas_pass directives */
+
+    ngx_str_t                       generation;
+    ngx_str_t                       functions_json;
+} ngx_http_faas_main_conf_t;
+
+
+typedef struct {
+    ngx_http_upstream_conf_t        upstream;
+
+    ngx_str_t                       name;          /* a literal faas_pass */
+    ngx_http_faas_function_t       *function;
+    ngx_http_complex_value_t       *function_name; /* faas_pass $variable */
+} ngx_http_faas_loc_conf_t;
+
+
+typedef enum {
+    ngx_http_faas_st_dispatch = 0,   /* DISPATCH, RESPONSE or ERROR next */
+    ngx_http_faas_st_response,       /* RESPONSE or ERROR next */
+    ngx_http_faas_st_body,           /* BODY* END */
+    ngx_http_faas_st_error,          /* an ERROR frame is the response */
+    ngx_http_faas_st_done
+} ngx_http_faas_state_e;
+
+
+typedef struct {
+    ngx_http_request_t             *request;
+    ngx_http_faas_function_t       *function;
+    ngx_str_t                       name;
+    u_char                          request_id[NGX_HTTP_FAAS_REQUEST_ID_LEN];
+    size_t                          request_size;  /* REQUEST payload bound */
+
+    ngx_http_faas_state_e           state;
+    faas_frame_parser_t             parser;
+    u_char                         *payload;       /* JSON frame payload */
+    size_t                          payload_len;
+    ngx_str_t                       error_body;
+    off_t                           body_length;
+
+    uint64_t                        instance;
+    uint64_t                        pid;
+    uint64_t                        queue_us;
+    uint64_t                        start_us;
+
+    ngx_chain_t                    *free;          /* request body filter */
+    ngx_chain_t                    *busy;
+
+    unsigned                        dispatched:1;
+    unsigned                        cold:1;
+    unsigned                        request_sent:1;
+    unsigned                        body_sent:1;
+} ngx_http_faas_ctx_t;
+
+
+ngx_http_faas_function_t *ngx_http_faas_find_function(
+    ngx_http_faas_main_conf_t *fmcf, ngx_str_t *name);
+size_t ngx_http_faas_utf8_len(u_char *p, u_char *last);
+
+ngx_int_t ngx_http_faas_handler(ngx_http_request_t *r);
+
+ngx_int_t ngx_http_faas_control_init(ngx_cycle_t *cycle,
+    ngx_http_faas_main_conf_t *fmcf);
+void ngx_http_faas_control_done(ngx_cycle_t *cycle);
+ngx_uint_t ngx_http_faas_control_ready(void);
+
+ngx_int_t ngx_http_faas_add_variables(ngx_conf_t *cf);
+
+
+extern ngx_module_t  ngx_http_faas_module;
+
+
+#endif /* _NGX_HTTP_FAAS_MODULE_H_INCLUDED_ */

@@ -1,0 +1,175 @@
+
+/*
+ * ngx_faas HTTP trigger: variables.  They read the request context, so
+ * they are never cached: a value may change while the request runs
+ * (DISPATCH arrives after the request started).
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_faas_module.h"
+
+
+static ngx_int_t ngx_http_faas_function_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_faas_request_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_faas_cold_start_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_faas_dispatch_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_http_variable_t  ngx_http_faas_vars[] = {
+
+    { ngx_string("faas_function"), NULL,
+      ngx_http_faas_function_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("faas_request_id"), NULL,
+      ngx_http_faas_request_id_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("faas_cold_start"), NULL,
+      ngx_http_faas_cold_start_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("faas_instance"), NULL,
+      ngx_http_faas_dispatch_variable,
+      offsetof(ngx_http_faas_ctx_t, instance),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("faas_queue_us"), NULL,
+      ngx_http_faas_dispatch_variable,
+      offsetof(ngx_http_faas_ctx_t, queue_us),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("faas_start_us"), NULL,
+      ngx_http_faas_dispatch_variable,
+      offsetof(ngx_http_faas_ctx_t, start_us),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+ngx_int_t
+ngx_http_faas_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_faas_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_faas_function_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_faas_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_faas_module);
+
+    if (ctx == NULL || ctx->name.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ctx->name.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = ctx->name.data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_faas_request_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_faas_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_faas_module);
+
+    if (ctx == NULL || ctx->request_id[0] == '\0') {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = NGX_HTTP_FAAS_REQUEST_ID_LEN;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = ctx->request_id;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_faas_cold_start_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_faas_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_faas_module);
+
+    if (ctx == NULL || !ctx->dispatched) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = 1;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = (u_char *) (ctx->cold ? "1" : "0");
+
+    return NGX_OK;
+}
+
+
+/* a number from DISPATCH, at offset data of the request context */
+
+static ngx_int_t
+ngx_http_faas_dispatch_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char               *p;
+    ngx_http_faas_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_faas_module);
+
+    if (ctx == NULL || !ctx->dispatched) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%uL", *(uint64_t *) ((char *) ctx + data)) - p;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = p;
+
+    return NGX_OK;
+}
