@@ -1,0 +1,401 @@
+/*
+ * The response side of the function API: RESPONSE, BODY* and END frames
+ * written straight to the nginx connection.
+ *
+ * Body bytes collect in a 64 KiB buffer, so a small response leaves in one
+ * write with its head and END, and carries a Content-Length.  A larger one
+ * goes out in 64 KiB BODY frames; a write of more than that skips the
+ * buffer and is sent from the caller's memory.
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "faas_runtime.h"
+
+
+static int faas_rt_response_send(faas_response_t *res, const void *data,
+    size_t len, int last);
+static size_t faas_rt_response_head(faas_response_t *res);
+
+
+void
+faas_rt_response_init(faas_response_t *res, faas_rt_conn_t *conn,
+    uint8_t *head, uint8_t *buf)
+{
+    memset(res, 0, sizeof(faas_response_t));
+
+    res->conn = conn;
+    res->status = 200;
+    res->head = head;
+    res->buf = buf;
+    res->headers = json_array();
+
+    if (res->headers == NULL) {
+        res->failed = 1;
+    }
+}
+
+
+void
+faas_rt_response_free(faas_response_t *res)
+{
+    json_decref(res->headers);
+}
+
+
+int
+faas_response_status(faas_response_t *res, int status)
+{
+    if (res->head_sent || res->failed) {
+        return -1;
+    }
+
+    res->status = status;
+
+    return 0;
+}
+
+
+int
+faas_response_header(faas_response_t *res, const char *name,
+    const char *value)
+{
+    json_t  *pair;
+
+    if (res->head_sent || res->failed || name == NULL || value == NULL) {
+        return -1;
+    }
+
+    /* NULL for strings that are not UTF-8: JSON cannot carry them */
+    pair = json_pack("[s, s]", name, value);
+
+    if (pair == NULL || json_array_append_new(res->headers, pair) != 0) {
+        return -1;
+    }
+
+    if (strcasecmp(name, "Content-Length") == 0) {
+        res->has_length = 1;
+    }
+
+    return 0;
+}
+
+
+int
+faas_response_write(faas_response_t *res, const void *data, size_t len)
+{
+    size_t         n;
+    const uint8_t  *p;
+
+    if (res->failed) {
+        return -1;
+    }
+
+    p = data;
+
+    while (len > 0) {
+
+        if (res->len == FAAS_BODY_CHUNK) {
+            if (faas_rt_response_send(res, res->buf, res->len, 0) != 0) {
+                return -1;
+            }
+
+            res->len = 0;
+        }
+
+        if (res->len == 0 && len > FAAS_BODY_CHUNK) {
+            if (faas_rt_response_send(res, p, FAAS_BODY_CHUNK, 0) != 0) {
+                return -1;
+            }
+
+            p += FAAS_BODY_CHUNK;
+            len -= FAAS_BODY_CHUNK;
+            continue;
+        }
+
+        n = FAAS_BODY_CHUNK - res->len;
+        if (n > len) {
+            n = len;
+        }
+
+        memcpy(res->buf + res->len, p, n);
+        res->len += n;
+        p += n;
+        len -= n;
+    }
+
+    return 0;
+}
+
+
+int
+faas_response_printf(faas_response_t *res, const char *fmt, ...)
+{
+    int      n, rc;
+    char     buf[1024], *p;
+    va_list  args;
+
+    va_start(args, fmt);
+    n = vsnprintf(buf, sizeof(buf), fmt, args);
+    va_end(args);
+
+    if (n < 0) {
+        return -1;
+    }
+
+    if ((size_t) n < sizeof(buf)) {
+        return faas_response_write(res, buf, (size_t) n);
+    }
+
+    p = malloc((size_t) n + 1);
+    if (p == NULL) {
+        return -1;
+    }
+
+    va_start(args, fmt);
+    vsnprintf(p, (size_t) n + 1, fmt, args);
+    va_end(args);
+
+    rc = faas_response_write(res, p, (size_t) n);
+
+    free(p);
+
+    return rc;
+}
+
+
+int
+faas_response_flush(faas_response_t *res)
+{
+    if (res->failed) {
+        return -1;
+    }
+
+    if (res->head_sent && res->len == 0) {
+        return 0;
+    }
+
+    if (faas_rt_response_send(res, res->buf, res->len, 0) != 0) {
+        return -1;
+    }
+
+    res->len = 0;
+
+    return 0;
+}
+
+
+int
+faas_rt_response_finish(faas_response_t *res)
+{
+    char  length[32];
+
+    if (res->failed) {
+        return -1;
+    }
+
+    /* the whole body is known: nginx need not chunk it */
+
+    if (!res->head_sent && !res->has_length && res->status >= 200
+        && res->status != 204 && res->status != 304)
+    {
+        snprintf(length, sizeof(length), "%zu", res->len);
+
+        if (faas_response_header(res, "Content-Length", length) != 0) {
+            res->failed = 1;
+            return -1;
+        }
+    }
+
+    if (faas_rt_response_send(res, res->buf, res->len, 1) != 0) {
+        return -1;
+    }
+
+    res->len = 0;
+
+    return 0;
+}
+
+
+int
+faas_rt_response_error(faas_response_t *res, int status, const char *fmt,
+    ...)
+{
+    int           n;
+    char          reason[1024];
+    size_t        len;
+    json_t       *json;
+    va_list       args;
+    struct iovec  iov;
+
+    va_start(args, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, args);
+    va_end(args);
+
+    res->failed = 1;
+    res->len = 0;
+
+    json = json_pack("{s:i, s:s}", "status", status, "reason", reason);
+    if (json == NULL) {
+        return -1;
+    }
+
+    len = json_dumpb(json, (char *) res->head + FAAS_FRAME_HEADER_SIZE,
+                     FAAS_JSON_MAX, JSON_COMPACT);
+
+    json_decref(json);
+
+    if (len == 0 || len > FAAS_JSON_MAX) {
+        return -1;
+    }
+
+    faas_frame_header_encode(res->head, FAAS_FRAME_ERROR, (uint32_t) len);
+
+    iov.iov_base = res->head;
+    iov.iov_len = FAAS_FRAME_HEADER_SIZE + len;
+
+    n = faas_rt_send(res->conn->fd, &iov, 1);
+
+    return n;
+}
+
+
+/* the head if not sent yet, a BODY frame for data if any, END if last */
+static int
+faas_rt_response_send(faas_response_t *res, const void *data, size_t len,
+    int last)
+{
+    int           n;
+    size_t        head;
+    uint8_t       body[FAAS_FRAME_HEADER_SIZE], end[FAAS_FRAME_HEADER_SIZE];
+    struct iovec  iov[4];
+
+    n = 0;
+
+    if (!res->head_sent) {
+        head = faas_rt_response_head(res);
+        if (head == 0) {
+            res->failed = 1;
+            return -1;
+        }
+
+        iov[n].iov_base = res->head;
+        iov[n].iov_len = head;
+        n++;
+    }
+
+    if (len > 0) {
+        faas_frame_header_encode(body, FAAS_FRAME_BODY, (uint32_t) len);
+
+        iov[n].iov_base = body;
+        iov[n].iov_len = sizeof(body);
+        n++;
+
+        iov[n].iov_base = (void *) data;
+        iov[n].iov_len = len;
+        n++;
+    }
+
+    if (last) {
+        faas_frame_header_encode(end, FAAS_FRAME_END, 0);
+
+        iov[n].iov_base = end;
+        iov[n].iov_len = sizeof(end);
+        n++;
+    }
+
+    res->head_sent = 1;
+
+    if (n > 0 && faas_rt_send(res->conn->fd, iov, n) != 0) {
+        res->failed = 1;
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static size_t
+faas_rt_response_head(faas_response_t *res)
+{
+    size_t   len;
+    json_t  *json;
+
+    json = json_pack("{s:i, s:O}", "status", res->status,
+                     "headers", res->headers);
+    if (json == NULL) {
+        return 0;
+    }
+
+    len = json_dumpb(json, (char *) res->head + FAAS_FRAME_HEADER_SIZE,
+                     FAAS_JSON_MAX, JSON_COMPACT);
+
+    json_decref(json);
+
+    if (len == 0 || len > FAAS_JSON_MAX) {
+        return 0;
+    }
+
+    faas_frame_header_encode(res->head, FAAS_FRAME_RESPONSE, (uint32_t) len);
+
+    return FAAS_FRAME_HEADER_SIZE + len;
+}
+
+
+int
+faas_rt_send(int fd, struct iovec *iov, int iovcnt)
+{
+    ssize_t        n;
+    struct msghdr  msg;
+    struct pollfd  pfd;
+
+    memset(&msg, 0, sizeof(struct msghdr));
+
+    while (iovcnt > 0) {
+        msg.msg_iov = iov;
+        msg.msg_iovlen = (size_t) iovcnt;
+
+        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+
+        if (n == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            if (errno != EAGAIN) {
+                return -1;
+            }
+
+            pfd.fd = fd;
+            pfd.events = POLLOUT;
+
+            if (poll(&pfd, 1, -1) == -1 && errno != EINTR) {
+                return -1;
+            }
+
+            continue;
+        }
+
+        /* skip what went out, possibly stopping inside an iovec */
+
+        while (iovcnt > 0 && (size_t) n >= iov->iov_len) {
+            n -= (ssize_t) iov->iov_len;
+            iov++;
+            iovcnt--;
+        }
+
+        if (iovcnt > 0) {
+            iov->iov_base = (uint8_t *) iov->iov_base + n;
+            iov->iov_len -= (size_t) n;
+        }
+    }
+
+    return 0;
+}

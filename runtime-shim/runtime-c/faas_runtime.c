@@ -1,0 +1,493 @@
+/*
+ * faas-runtime-c: loads one C function (a shared object) and serves the
+ * requests the supervisor hands over on fd 3, one at a time.
+ *
+ *   LOAD -> dlopen, dlsym, faas_init() -> READY | ERROR and exit
+ *   INVOKE+REQUEST with the nginx connection's fd -> handler -> DONE
+ *   QUIT or end of fd 3 -> exit
+ */
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "faas_runtime.h"
+
+
+typedef struct {
+    faas_handler_pt       handler;
+
+    uint8_t              *packet;
+    uint8_t              *head;
+    uint8_t              *body;
+    uint8_t              *read_buf;
+} faas_rt_t;
+
+
+static void faas_rt_load(faas_rt_t *rt);
+static int faas_rt_load_code(faas_rt_t *rt, json_t *load, char *err,
+    size_t errlen);
+static void faas_rt_load_failed(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+static ssize_t faas_rt_recv(faas_rt_t *rt, int *fd);
+static int faas_rt_frame(const uint8_t **pos, const uint8_t *last,
+    faas_frame_header_t *frame, const uint8_t **payload);
+static void faas_rt_serve(faas_rt_t *rt, int fd, const uint8_t *payload,
+    size_t len);
+static int faas_rt_channel_send(faas_frame_type_e type, json_t *json);
+static uint64_t faas_rt_now(void);
+
+
+/* set once LOAD is parsed, for faas_rt_log() */
+static char       faas_rt_log_function[256] = "?";
+static long long  faas_rt_log_instance;
+
+
+int
+main(void)
+{
+    int                   fd;
+    ssize_t               n;
+    faas_rt_t             rt;
+    const uint8_t        *pos, *last, *invoke, *request;
+    faas_frame_header_t   f1, f2;
+
+    memset(&rt, 0, sizeof(faas_rt_t));
+
+    rt.packet = malloc(FAAS_RT_PACKET_SIZE);
+    rt.head = malloc(FAAS_RT_HEAD_SIZE);
+    rt.body = malloc(FAAS_BODY_CHUNK);
+    rt.read_buf = malloc(FAAS_RT_READ_SIZE);
+
+    if (rt.packet == NULL || rt.head == NULL || rt.body == NULL
+        || rt.read_buf == NULL)
+    {
+        faas_rt_load_failed("out of memory");
+    }
+
+    faas_rt_load(&rt);
+
+    for ( ;; ) {
+        n = faas_rt_recv(&rt, &fd);
+
+        if (n == 0) {
+            break;
+        }
+
+        if (n < 0) {
+            exit(1);
+        }
+
+        pos = rt.packet;
+        last = rt.packet + n;
+
+        if (faas_rt_frame(&pos, last, &f1, &invoke) != 0) {
+            faas_rt_log("invalid packet from the supervisor");
+            exit(1);
+        }
+
+        if (f1.type == FAAS_FRAME_QUIT) {
+            if (fd != -1) {
+                close(fd);
+            }
+
+            break;
+        }
+
+        if (f1.type != FAAS_FRAME_INVOKE || fd == -1
+            || faas_rt_frame(&pos, last, &f2, &request) != 0
+            || f2.type != FAAS_FRAME_REQUEST)
+        {
+            faas_rt_log("unexpected %s packet from the supervisor",
+                        faas_frame_type_name(f1.type));
+            exit(1);
+        }
+
+        faas_rt_serve(&rt, fd, request, f2.length);
+    }
+
+    free(rt.packet);
+    free(rt.head);
+    free(rt.body);
+    free(rt.read_buf);
+
+    return 0;
+}
+
+
+static void
+faas_rt_load(faas_rt_t *rt)
+{
+    int                   fd;
+    char                  err[1024];
+    json_t               *load, *v;
+    ssize_t               n;
+    uint64_t              start;
+    const uint8_t        *pos, *payload;
+    faas_frame_header_t   frame;
+
+    n = faas_rt_recv(rt, &fd);
+
+    if (n <= 0) {
+        exit(n == 0 ? 0 : 1);
+    }
+
+    if (fd != -1) {
+        close(fd);
+    }
+
+    pos = rt->packet;
+
+    if (faas_rt_frame(&pos, rt->packet + n, &frame, &payload) != 0
+        || frame.type != FAAS_FRAME_LOAD)
+    {
+        faas_rt_load_failed("the first packet is not LOAD");
+    }
+
+    load = json_loadb((const char *) payload, frame.length, 0, NULL);
+    if (!json_is_object(load)) {
+        faas_rt_load_failed("LOAD is not a JSON object");
+    }
+
+    v = json_object_get(load, "function");
+    if (json_is_string(v)) {
+        snprintf(faas_rt_log_function, sizeof(faas_rt_log_function), "%s",
+                 json_string_value(v));
+    }
+
+    v = json_object_get(load, "instance");
+    if (json_is_integer(v)) {
+        faas_rt_log_instance = json_integer_value(v);
+    }
+
+    start = faas_rt_now();
+
+    if (faas_rt_load_code(rt, load, err, sizeof(err)) != 0) {
+        faas_rt_load_failed("%s", err);
+    }
+
+    json_decref(load);
+
+    v = json_pack("{s:I}", "init_us", (json_int_t) (faas_rt_now() - start));
+
+    if (v == NULL || faas_rt_channel_send(FAAS_FRAME_READY, v) != 0) {
+        exit(1);
+    }
+
+    json_decref(v);
+}
+
+
+static int
+faas_rt_load_code(faas_rt_t *rt, json_t *load, char *err, size_t errlen)
+{
+    int           rc;
+    size_t        i;
+    void         *dl;
+    json_t       *env, *pair, *v;
+    const char   *code, *handler, *symbol, *colon;
+    char         *path;
+    faas_init_pt  init;
+
+    env = json_object_get(load, "env");
+
+    json_array_foreach(env, i, pair) {
+        if (setenv(json_string_value(json_array_get(pair, 0)),
+                   json_string_value(json_array_get(pair, 1)), 1)
+            != 0)
+        {
+            snprintf(err, errlen, "setenv: %s", strerror(errno));
+            return -1;
+        }
+    }
+
+    v = json_object_get(load, "code");
+    code = json_is_string(v) ? json_string_value(v) : NULL;
+
+    v = json_object_get(load, "handler");
+    handler = json_is_string(v) ? json_string_value(v) : "handle";
+
+    if (code == NULL) {
+        snprintf(err, errlen, "LOAD has no \"code\"");
+        return -1;
+    }
+
+    /* relative paths in the function are relative to its code */
+
+    if (chdir(code) != 0) {
+        snprintf(err, errlen, "chdir: %s: %s", code, strerror(errno));
+        return -1;
+    }
+
+    /* "[FILE.so:]SYMBOL", FILE relative to the code directory */
+
+    colon = strchr(handler, ':');
+
+    if (colon != NULL) {
+        symbol = colon + 1;
+        rc = asprintf(&path, "%s/%.*s", code, (int) (colon - handler),
+                      handler);
+    } else {
+        symbol = handler;
+        rc = asprintf(&path, "%s/function.so", code);
+    }
+
+    if (rc < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+
+    if (*symbol == '\0') {
+        snprintf(err, errlen, "no symbol in handler \"%s\"", handler);
+        free(path);
+        return -1;
+    }
+
+    dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+
+    free(path);
+
+    if (dl == NULL) {
+        snprintf(err, errlen, "dlopen: %s", dlerror());
+        return -1;
+    }
+
+    dlerror();
+
+    *(void **) &rt->handler = dlsym(dl, symbol);
+
+    if (rt->handler == NULL) {
+        snprintf(err, errlen, "dlsym: %s", dlerror());
+        return -1;
+    }
+
+    *(void **) &init = dlsym(dl, "faas_init");
+
+    if (init != NULL) {
+        rc = init();
+
+        if (rc != 0) {
+            snprintf(err, errlen, "faas_init returned %d", rc);
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+faas_rt_load_failed(const char *fmt, ...)
+{
+    char     reason[1024];
+    json_t  *json;
+    va_list  args;
+
+    va_start(args, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, args);
+    va_end(args);
+
+    json = json_pack("{s:s}", "reason", reason);
+
+    if (json == NULL || faas_rt_channel_send(FAAS_FRAME_ERROR, json) != 0) {
+        faas_rt_log("cannot load: %s", reason);
+    }
+
+    json_decref(json);
+
+    exit(1);
+}
+
+
+/* one packet from fd 3, with the fd it carries or -1 */
+static ssize_t
+faas_rt_recv(faas_rt_t *rt, int *fd)
+{
+    ssize_t          n;
+    struct iovec     iov;
+    struct msghdr    msg;
+    struct cmsghdr  *cmsg;
+
+    union {
+        struct cmsghdr  cm;
+        char            space[CMSG_SPACE(sizeof(int))];
+    } cmsgbuf;
+
+    *fd = -1;
+
+    iov.iov_base = rt->packet;
+    iov.iov_len = FAAS_RT_PACKET_SIZE;
+
+    memset(&msg, 0, sizeof(struct msghdr));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cmsgbuf.space;
+    msg.msg_controllen = sizeof(cmsgbuf.space);
+
+    do {
+        n = recvmsg(FAAS_RT_CHANNEL_FD, &msg, MSG_CMSG_CLOEXEC);
+    } while (n == -1 && errno == EINTR);
+
+    if (n == -1) {
+        faas_rt_log("recvmsg() failed: %s", strerror(errno));
+        return -1;
+    }
+
+    for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+        if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS
+            && cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
+        {
+            memcpy(fd, CMSG_DATA(cmsg), sizeof(int));
+        }
+    }
+
+    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+        faas_rt_log("truncated packet from the supervisor");
+
+        if (*fd != -1) {
+            close(*fd);
+        }
+
+        return -1;
+    }
+
+    return n;
+}
+
+
+static int
+faas_rt_frame(const uint8_t **pos, const uint8_t *last,
+    faas_frame_header_t *frame, const uint8_t **payload)
+{
+    if ((size_t) (last - *pos) < FAAS_FRAME_HEADER_SIZE
+        || faas_frame_header_decode(*pos, frame) != FAAS_FRAME_OK)
+    {
+        return -1;
+    }
+
+    *pos += FAAS_FRAME_HEADER_SIZE;
+
+    if ((size_t) (last - *pos) < frame->length) {
+        return -1;
+    }
+
+    *payload = *pos;
+    *pos += frame->length;
+
+    return 0;
+}
+
+
+static void
+faas_rt_serve(faas_rt_t *rt, int fd, const uint8_t *payload, size_t len)
+{
+    int               rc, status;
+    json_t           *done;
+    faas_rt_conn_t    conn;
+    faas_request_t    req;
+    faas_response_t   res;
+
+    conn.fd = fd;
+    conn.buf = rt->read_buf;
+    conn.pos = rt->read_buf;
+    conn.last = rt->read_buf;
+    faas_frame_parser_init(&conn.parser);
+
+    faas_rt_response_init(&res, &conn, rt->head, rt->body);
+
+    if (faas_rt_request_init(&req, &conn, payload, len) != 0) {
+        faas_rt_log("invalid REQUEST");
+        faas_rt_response_error(&res, 502, "invalid REQUEST");
+        status = 502;
+        goto done;
+    }
+
+    rc = rt->handler(&req, &res);
+
+    if (req.body_error) {
+        faas_rt_log("request %s: %s", req.id, req.error);
+        faas_rt_response_error(&res, 502, "invalid request body: %s",
+                               req.error);
+
+    } else if (rc != 0) {
+        faas_rt_response_error(&res, 502, "handler returned %d", rc);
+
+    } else if (faas_rt_response_finish(&res) == 0) {
+        /* what the handler left unread, so the stream ends cleanly */
+        (void) faas_rt_request_drain(&req);
+    }
+
+    status = res.failed ? 502 : res.status;
+
+done:
+
+    close(fd);
+
+    faas_rt_request_free(&req);
+    faas_rt_response_free(&res);
+
+    done = json_pack("{s:i}", "status", status);
+
+    if (done == NULL || faas_rt_channel_send(FAAS_FRAME_DONE, done) != 0) {
+        exit(1);
+    }
+
+    json_decref(done);
+}
+
+
+static int
+faas_rt_channel_send(faas_frame_type_e type, json_t *json)
+{
+    char     buf[FAAS_FRAME_HEADER_SIZE + 1024];
+    size_t   len;
+    ssize_t  n;
+
+    len = json_dumpb(json, buf + FAAS_FRAME_HEADER_SIZE,
+                     sizeof(buf) - FAAS_FRAME_HEADER_SIZE, JSON_COMPACT);
+
+    if (len == 0 || len > sizeof(buf) - FAAS_FRAME_HEADER_SIZE) {
+        return -1;
+    }
+
+    faas_frame_header_encode((uint8_t *) buf, type, (uint32_t) len);
+
+    do {
+        n = send(FAAS_RT_CHANNEL_FD, buf, FAAS_FRAME_HEADER_SIZE + len,
+                 MSG_NOSIGNAL);
+    } while (n == -1 && errno == EINTR);
+
+    return (n == -1) ? -1 : 0;
+}
+
+
+void
+faas_rt_log(const char *fmt, ...)
+{
+    char     buf[1024];
+    va_list  args;
+
+    va_start(args, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, args);
+    va_end(args);
+
+    fprintf(stderr, "faas-runtime-c[%d]: function \"%s\" instance %lld: %s\n",
+            (int) getpid(), faas_rt_log_function, faas_rt_log_instance, buf);
+}
+
+
+static uint64_t
+faas_rt_now(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}

@@ -1,0 +1,105 @@
+/*
+ * faas-runtime-c internals: the loader, the request and response objects
+ * behind include/faas.h, and their I/O on the nginx connection.
+ */
+
+#ifndef FAAS_RUNTIME_H
+#define FAAS_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <jansson.h>
+
+#include "faas.h"
+#include "faas_frame.h"
+
+
+#define FAAS_RT_CHANNEL_FD   3
+#define FAAS_RT_READ_SIZE    (64 * 1024)
+#define FAAS_RT_HEAD_SIZE    (FAAS_FRAME_HEADER_SIZE + FAAS_JSON_MAX)
+#define FAAS_RT_PACKET_SIZE  (2 * (FAAS_FRAME_HEADER_SIZE + FAAS_JSON_MAX))
+
+
+/*
+ * The nginx connection.  It is kept apart from the request: one connection
+ * could carry several requests one after another.
+ */
+typedef struct {
+    int                   fd;
+    faas_frame_parser_t   parser;
+    uint8_t              *buf;
+    const uint8_t        *pos;
+    const uint8_t        *last;
+} faas_rt_conn_t;
+
+
+typedef struct {
+    const char           *name;
+    const char           *value;
+} faas_rt_header_t;
+
+
+struct faas_request_s {
+    faas_rt_conn_t       *conn;
+    json_t               *json;
+
+    const char           *method;
+    const char           *path;
+    const char           *query;
+    const char           *id;
+    const char           *remote_addr;
+    long long             content_length;
+
+    faas_rt_header_t     *headers;
+    size_t                nheaders;
+
+    /* the body payload returned by the parser and not yet consumed */
+    const uint8_t        *data;
+    size_t                data_len;
+    char                 *body;
+    size_t                body_len;
+    const char           *error;          /* why reading the body failed */
+
+    unsigned              body_done:1;
+    unsigned              body_error:1;
+};
+
+
+struct faas_response_s {
+    faas_rt_conn_t       *conn;
+    int                   status;
+    json_t               *headers;
+    uint8_t              *head;            /* FAAS_RT_HEAD_SIZE */
+    uint8_t              *buf;             /* FAAS_BODY_CHUNK */
+    size_t                len;
+
+    unsigned              head_sent:1;
+    unsigned              has_length:1;
+    unsigned              failed:1;
+};
+
+
+void faas_rt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* all of iov, waiting with poll() on EAGAIN; -1 on error */
+int faas_rt_send(int fd, struct iovec *iov, int iovcnt);
+
+int faas_rt_request_init(faas_request_t *req, faas_rt_conn_t *conn,
+    const uint8_t *payload, size_t len);
+/* reads and discards the rest of the body, up to END */
+int faas_rt_request_drain(faas_request_t *req);
+void faas_rt_request_free(faas_request_t *req);
+
+void faas_rt_response_init(faas_response_t *res, faas_rt_conn_t *conn,
+    uint8_t *head, uint8_t *buf);
+/* the head if not sent, the buffered body, END */
+int faas_rt_response_finish(faas_response_t *res);
+/* ERROR: an HTTP status before the head went out, an abort after it */
+int faas_rt_response_error(faas_response_t *res, int status,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void faas_rt_response_free(faas_response_t *res);
+
+#endif /* FAAS_RUNTIME_H */

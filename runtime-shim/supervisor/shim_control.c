@@ -1,0 +1,356 @@
+/*
+ * Control connections, see shim_control.h.
+ *
+ * Every control connection holds one reference on each function version
+ * it registered.  A version whose last reference goes is retired: its idle
+ * instances quit, busy ones finish, and the entry is freed when unused.
+ * A reload that keeps a definition keeps its version, so warm instances
+ * survive it.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+
+static int shim_control_register(shim_control_t *c, uint8_t *payload,
+    size_t len);
+static void shim_control_release(shim_control_t *c, shim_function_t **list,
+    size_t n);
+static int shim_control_reply(shim_control_t *c, size_t nfunctions);
+static void shim_control_handler(shim_event_t *ev, uint32_t revents);
+static int shim_control_flush(shim_control_t *c);
+static void shim_control_close(shim_control_t *c);
+
+
+void
+shim_control_start(shim_ctx_t *ctx, int fd, uint8_t *payload, size_t len)
+{
+    shim_control_t  *c;
+
+    c = calloc(1, sizeof(shim_control_t));
+    if (c == NULL) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, ENOMEM,
+                       "dropping control connection");
+        free(payload);
+        close(fd);
+        return;
+    }
+
+    c->ctx = ctx;
+    shim_frame_reader_init(&c->rd, SHIM_FRAME_TYPE(FAAS_FRAME_REGISTER));
+    shim_event_init(&c->ev, fd, shim_control_handler, c);
+    shim_queue_insert_tail(&ctx->controls, &c->link);
+
+    if (shim_control_register(c, payload, len) != 0) {
+        free(payload);
+        shim_control_close(c);
+        return;
+    }
+
+    free(payload);
+
+    if (shim_control_flush(c) != 0) {
+        shim_control_close(c);
+    }
+}
+
+
+static int
+shim_control_register(shim_control_t *c, uint8_t *payload, size_t len)
+{
+    char               err[512];
+    size_t             i, fresh;
+    shim_ctx_t        *ctx;
+    shim_function_t  **list, *fn;
+    shim_register_t    reg;
+
+    ctx = c->ctx;
+
+    if (shim_register_parse(&reg, payload, len, ctx->conf.runtime_dir, err,
+                            sizeof(err))
+        != 0)
+    {
+        shim_log_error(&ctx->log, SHIM_LOG_WARN, 0,
+                       "dropping control connection: invalid REGISTER: %s",
+                       err);
+        return -1;
+    }
+
+    list = calloc(reg.nfunctions ? reg.nfunctions : 1,
+                  sizeof(shim_function_t *));
+    if (list == NULL) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, ENOMEM,
+                       "dropping control connection");
+        shim_register_free(&reg);
+        return -1;
+    }
+
+    fresh = 0;
+
+    for (i = 0; i < reg.nfunctions; i++) {
+        fn = shim_function_find(&ctx->functions, reg.functions[i]->name,
+                                reg.functions[i]->version);
+
+        if (fn == NULL) {
+            fn = reg.functions[i];
+
+            if (shim_function_insert(&ctx->functions, fn) != 0) {
+                shim_log_error(&ctx->log, SHIM_LOG_ERROR, ENOMEM,
+                               "dropping control connection");
+                shim_control_release(c, list, i);
+                shim_register_free(&reg);
+                return -1;
+            }
+
+            reg.functions[i] = NULL;
+            fresh++;
+        }
+
+        fn->refs++;
+        list[i] = fn;
+    }
+
+    /* the new references are taken before the old ones go: no drain */
+
+    shim_control_release(c, c->functions, c->nfunctions);
+
+    c->functions = list;
+    c->nfunctions = reg.nfunctions;
+    c->pid = reg.pid;
+
+    free(c->generation);
+    c->generation = reg.generation;
+    reg.generation = NULL;
+
+    shim_register_free(&reg);
+
+    shim_log_error(&ctx->log, SHIM_LOG_NOTICE, 0,
+                   "registered generation %s from pid %lld: %zu functions "
+                   "(%zu new)", c->generation, c->pid, c->nfunctions, fresh);
+
+    if (shim_control_reply(c, c->nfunctions) != 0) {
+        return -1;
+    }
+
+    shim_request_registered(ctx);
+
+    return 0;
+}
+
+
+static void
+shim_control_release(shim_control_t *c, shim_function_t **list, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (--list[i]->refs == 0) {
+            shim_log_error(&c->ctx->log, SHIM_LOG_INFO, 0,
+                           "function \"%s\" version %s is no longer "
+                           "registered", list[i]->name, list[i]->version);
+            shim_instance_retire(c->ctx, list[i]);
+        }
+    }
+
+    free(list);
+}
+
+
+static int
+shim_control_reply(shim_control_t *c, size_t nfunctions)
+{
+    size_t       n;
+    json_t      *json;
+    uint8_t     *out;
+    shim_ctx_t  *ctx;
+
+    ctx = c->ctx;
+
+    json = json_pack("{s:s, s:I}", "generation", c->generation,
+                     "functions", (json_int_t) nfunctions);
+
+    n = json ? shim_frame_encode_json(ctx->out, FAAS_FRAME_REGISTERED, json)
+             : 0;
+
+    json_decref(json);
+
+    if (n == 0) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                       "cannot encode REGISTERED");
+        return -1;
+    }
+
+    out = realloc(c->out, c->out_len + n);
+    if (out == NULL) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, ENOMEM,
+                       "dropping control connection");
+        return -1;
+    }
+
+    memcpy(out + c->out_len, ctx->out, n);
+
+    c->out = out;
+    c->out_len += n;
+
+    return 0;
+}
+
+
+static void
+shim_control_handler(shim_event_t *ev, uint32_t revents)
+{
+    int                 err;
+    size_t              len;
+    uint8_t            *payload;
+    shim_ctx_t         *ctx;
+    const char         *reason;
+    shim_control_t     *c;
+    shim_frame_read_e   rc;
+
+    c = ev->data;
+    ctx = c->ctx;
+
+    if ((revents & EPOLLOUT) && shim_control_flush(c) != 0) {
+        shim_control_close(c);
+        return;
+    }
+
+    if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+        return;
+    }
+
+    for ( ;; ) {
+        rc = shim_frame_read(c->ev.fd, &c->rd, &reason, &err);
+
+        switch (rc) {
+
+        case SHIM_FRAME_READ_AGAIN:
+            return;
+
+        case SHIM_FRAME_READ_EOF:
+            shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
+                           "control connection of pid %lld closed", c->pid);
+            shim_control_close(c);
+            return;
+
+        case SHIM_FRAME_READ_ERROR:
+            shim_log_error(&ctx->log, SHIM_LOG_WARN, err,
+                           "dropping control connection of pid %lld: %s",
+                           c->pid, reason);
+            shim_control_close(c);
+            return;
+
+        case SHIM_FRAME_READ_DONE:
+            break;
+        }
+
+        /* a worker may register again on the same connection */
+
+        payload = shim_frame_reader_take(&c->rd, &len);
+
+        if (shim_control_register(c, payload, len) != 0) {
+            free(payload);
+            shim_control_close(c);
+            return;
+        }
+
+        free(payload);
+
+        if (shim_control_flush(c) != 0) {
+            shim_control_close(c);
+            return;
+        }
+    }
+}
+
+
+static int
+shim_control_flush(shim_control_t *c)
+{
+    ssize_t      n;
+    uint32_t     events;
+    shim_ctx_t  *ctx;
+
+    ctx = c->ctx;
+
+    while (c->out_sent < c->out_len) {
+        n = send(c->ev.fd, c->out + c->out_sent, c->out_len - c->out_sent,
+                 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            if (errno == EAGAIN) {
+                break;
+            }
+
+            shim_log_error(&ctx->log, SHIM_LOG_INFO, errno,
+                           "control connection of pid %lld: send() failed",
+                           c->pid);
+            return -1;
+        }
+
+        c->out_sent += (size_t) n;
+    }
+
+    if (c->out_sent == c->out_len) {
+        free(c->out);
+        c->out = NULL;
+        c->out_len = 0;
+        c->out_sent = 0;
+        events = EPOLLIN;
+
+    } else {
+        events = EPOLLIN | EPOLLOUT;
+    }
+
+    if (shim_event_set(&ctx->loop, &c->ev, events) != 0) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
+                       "control connection of pid %lld: epoll_ctl() failed",
+                       c->pid);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+shim_control_close(shim_control_t *c)
+{
+    shim_ctx_t  *ctx;
+
+    ctx = c->ctx;
+
+    shim_event_del(&ctx->loop, &c->ev);
+    close(c->ev.fd);
+
+    shim_queue_remove(&c->link);
+
+    shim_control_release(c, c->functions, c->nfunctions);
+
+    shim_frame_reader_free(&c->rd);
+    free(c->generation);
+    free(c->out);
+    free(c);
+}
+
+
+void
+shim_control_close_all(shim_ctx_t *ctx)
+{
+    shim_control_t  *c;
+
+    while (!shim_queue_empty(&ctx->controls)) {
+        c = shim_queue_data(shim_queue_head(&ctx->controls), shim_control_t,
+                            link);
+        shim_control_close(c);
+    }
+}

@@ -1,0 +1,1151 @@
+/*
+ * Instances, see shim_instance.h.
+ *
+ * The supervisor never waits on an instance: the channel is non-blocking,
+ * every state has a deadline on the instance's one timer, and a process
+ * that misbehaves is killed.  Deaths are learned from SIGCHLD only.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+
+static int shim_instance_load(shim_instance_t *inst);
+static char **shim_instance_environment(shim_instance_t *inst);
+static void shim_instance_channel_handler(shim_event_t *ev,
+    uint32_t revents);
+static void shim_instance_read(shim_instance_t *inst);
+static int shim_instance_frame(shim_instance_t *inst,
+    faas_frame_header_t *frame, const uint8_t *payload);
+static void shim_instance_ready(shim_instance_t *inst,
+    const uint8_t *payload, size_t len);
+static void shim_instance_done(shim_instance_t *inst);
+static void shim_instance_quit(shim_instance_t *inst, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void shim_instance_kill(shim_instance_t *inst, int status,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void shim_instance_timer_handler(shim_timer_t *t);
+static void shim_instance_close_channel(shim_instance_t *inst);
+static void shim_instance_died(shim_instance_t *inst, int status);
+static void shim_instance_free(shim_instance_t *inst);
+static char *shim_json_reason(const uint8_t *payload, size_t len);
+
+
+shim_instance_t *
+shim_instance_get_idle(shim_function_t *fn)
+{
+    shim_queue_t     *q;
+    shim_instance_t  *inst;
+
+    if (shim_queue_empty(&fn->idle)) {
+        return NULL;
+    }
+
+    q = shim_queue_head(&fn->idle);
+    inst = shim_queue_data(q, shim_instance_t, avail);
+
+    shim_queue_remove(q);
+    shim_timer_cancel(&inst->ctx->loop.timers, &inst->timer);
+
+    return inst;
+}
+
+
+int
+shim_instance_bind_spare(shim_function_t *fn, shim_request_t *r)
+{
+    shim_queue_t     *q;
+    shim_instance_t  *inst;
+
+    if (shim_queue_empty(&fn->spare)) {
+        return 0;
+    }
+
+    q = shim_queue_head(&fn->spare);
+    inst = shim_queue_data(q, shim_instance_t, avail);
+
+    shim_queue_remove(q);
+    shim_queue_insert_tail(&fn->pending, q);
+
+    inst->request = r;
+    r->instance = inst;
+
+    return 1;
+}
+
+
+int
+shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn, shim_request_t *r,
+    int *err)
+{
+    int                sv[2];
+    char             **envp, *argv[2];
+    pid_t              pid;
+    shim_spawn_t       sp;
+    shim_instance_t   *inst;
+
+    inst = calloc(1, sizeof(shim_instance_t));
+    if (inst == NULL) {
+        *err = ENOMEM;
+        return -1;
+    }
+
+    inst->ctx = ctx;
+    inst->function = fn;
+    inst->id = ++ctx->last_instance_id;
+
+    shim_queue_init(&inst->link);
+    shim_queue_init(&inst->flink);
+    shim_queue_init(&inst->avail);
+
+    if (shim_timer_init(&ctx->loop.timers, &inst->timer,
+                        shim_instance_timer_handler, inst)
+        != 0)
+    {
+        *err = ENOMEM;
+        free(inst);
+        return -1;
+    }
+
+    envp = shim_instance_environment(inst);
+    if (envp == NULL) {
+        *err = ENOMEM;
+        goto failed;
+    }
+
+    /* one end stays blocking: the runtime's, which has nothing else to do */
+
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+        *err = errno;
+        free(envp);
+        goto failed;
+    }
+
+    if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1) {
+        *err = errno;
+        close(sv[0]);
+        close(sv[1]);
+        free(envp);
+        goto failed;
+    }
+
+    argv[0] = fn->program;
+    argv[1] = NULL;
+
+    sp.program = fn->program;
+    sp.argv = argv;
+    sp.envp = envp;
+    sp.channel = sv[1];
+    sp.devnull = ctx->devnull;
+    sp.log_fd = ctx->conf.log_file ? ctx->log.fd : -1;
+    sp.drop_privileges = ctx->conf.drop_privileges;
+    sp.uid = ctx->conf.uid;
+    sp.gid = ctx->conf.gid;
+
+    inst->started = shim_time_now();
+
+    pid = shim_process_spawn(&sp, err);
+
+    free(envp);
+    close(sv[1]);
+
+    if (pid == -1) {
+        close(sv[0]);
+        goto failed;
+    }
+
+    inst->pid = pid;
+    inst->state = SHIM_INSTANCE_STARTING;
+
+    shim_event_init(&inst->channel, sv[0], shim_instance_channel_handler,
+                    inst);
+
+    shim_queue_insert_tail(&ctx->instances, &inst->link);
+    shim_queue_insert_tail(&fn->instances, &inst->flink);
+    ctx->ninstances++;
+    fn->ninstances++;
+
+    if (r != NULL) {
+        inst->request = r;
+        r->instance = inst;
+        shim_queue_insert_tail(&fn->pending, &inst->avail);
+
+    } else {
+        shim_queue_insert_tail(&fn->spare, &inst->avail);
+    }
+
+    /* the instance exists now: from here on failures end in its death */
+
+    shim_timer_add(&ctx->loop, &inst->timer, fn->timeout);
+
+    if (shim_event_set(&ctx->loop, &inst->channel, EPOLLIN) != 0) {
+        shim_instance_kill(inst, 502, "cannot watch instance %" PRIu64
+                           ": %s", inst->id, strerror(errno));
+        return 0;
+    }
+
+    if (shim_instance_load(inst) != 0) {
+        shim_instance_kill(inst, 502, "cannot load instance %" PRIu64
+                           ": %s", inst->id, strerror(errno));
+        return 0;
+    }
+
+    shim_log_error(&ctx->log, SHIM_LOG_DEBUG, 0,
+                   SHIM_INST_FMT "starting %s (pid %d)",
+                   SHIM_INST_ARGS(inst), fn->program, (int) pid);
+
+    return 0;
+
+failed:
+
+    shim_timer_release(&ctx->loop.timers, &inst->timer);
+    free(inst);
+    ctx->last_instance_id--;
+
+    return -1;
+}
+
+
+static int
+shim_instance_load(shim_instance_t *inst)
+{
+    int               rc, err;
+    size_t            n;
+    json_t           *load;
+    shim_ctx_t       *ctx;
+    shim_function_t  *fn;
+
+    ctx = inst->ctx;
+    fn = inst->function;
+
+    load = json_pack("{s:s, s:s, s:s, s:s, s:O, s:I}",
+                     "function", fn->name,
+                     "version", fn->version,
+                     "code", fn->code,
+                     "handler", fn->handler,
+                     "env", fn->env,
+                     "instance", (json_int_t) inst->id);
+    if (load == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+
+    n = shim_frame_encode_json(ctx->out, FAAS_FRAME_LOAD, load);
+
+    json_decref(load);
+
+    if (n == 0) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+
+    rc = shim_frame_send(inst->channel.fd, ctx->out, n, &err);
+    errno = err;
+
+    return rc;
+}
+
+
+/* FAAS_FUNCTION, FAAS_INSTANCE and the function's env: nothing inherited */
+static char **
+shim_instance_environment(shim_instance_t *inst)
+{
+    char             **envp, *p;
+    size_t             i, n, size;
+    json_t            *pair;
+    shim_function_t   *fn;
+
+    fn = inst->function;
+    n = json_array_size(fn->env);
+
+    size = (n + 3) * sizeof(char *)
+           + sizeof("FAAS_FUNCTION=") + strlen(fn->name)
+           + sizeof("FAAS_INSTANCE=") + 20;
+
+    json_array_foreach(fn->env, i, pair) {
+        size += json_string_length(json_array_get(pair, 0))
+                + json_string_length(json_array_get(pair, 1)) + 2;
+    }
+
+    /* one block: the caller frees envp only */
+
+    envp = malloc(size);
+    if (envp == NULL) {
+        return NULL;
+    }
+
+    p = (char *) (envp + n + 3);
+
+    json_array_foreach(fn->env, i, pair) {
+        envp[i] = p;
+        p += sprintf(p, "%s=%s", json_string_value(json_array_get(pair, 0)),
+                     json_string_value(json_array_get(pair, 1))) + 1;
+    }
+
+    envp[n] = p;
+    p += sprintf(p, "FAAS_FUNCTION=%s", fn->name) + 1;
+
+    envp[n + 1] = p;
+    sprintf(p, "FAAS_INSTANCE=%" PRIu64, inst->id);
+
+    envp[n + 2] = NULL;
+
+    return envp;
+}
+
+
+int
+shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r, int cold)
+{
+    int               n, err;
+    size_t            len;
+    json_t           *invoke;
+    uint8_t           header[FAAS_FRAME_HEADER_SIZE];
+    uint64_t          now, waited;
+    shim_ctx_t       *ctx;
+    struct iovec      iov[3];
+    struct msghdr     msg;
+    struct cmsghdr   *cmsg;
+    shim_function_t  *fn;
+
+    union {
+        struct cmsghdr  cm;
+        char            space[CMSG_SPACE(sizeof(int))];
+    } cmsgbuf;
+
+    ctx = inst->ctx;
+    fn = inst->function;
+
+    /* bound while the instance started; bound again once dispatched */
+    inst->request = NULL;
+    r->instance = NULL;
+
+    shim_request_detach(r);
+
+    now = shim_time_now();
+    waited = now - r->arrived;
+
+    n = snprintf((char *) ctx->out + FAAS_FRAME_HEADER_SIZE, FAAS_JSON_MAX,
+                 "{\"instance\":%" PRIu64 ",\"cold\":%d,\"pid\":%d,"
+                 "\"queue_us\":%" PRIu64 ",\"start_us\":%" PRIu64 "}",
+                 inst->id, cold, (int) inst->pid,
+                 cold ? 0 : waited, cold ? waited : 0);
+
+    faas_frame_header_encode(ctx->out, FAAS_FRAME_DISPATCH, (uint32_t) n);
+
+    if (shim_frame_send(r->ev.fd, ctx->out, FAAS_FRAME_HEADER_SIZE + n,
+                        &err)
+        != 0)
+    {
+        shim_log_error(&ctx->log, SHIM_LOG_INFO, err,
+                       "function \"%s\" request %s: nginx closed the "
+                       "connection before dispatch", fn->name, r->id);
+        shim_request_close(r);
+        return 1;
+    }
+
+    invoke = json_pack("{s:s, s:I}", "request_id", r->id,
+                       "timeout_ms", (json_int_t) fn->timeout);
+
+    len = invoke ? shim_frame_encode_json(ctx->out, FAAS_FRAME_INVOKE,
+                                          invoke)
+                 : 0;
+
+    json_decref(invoke);
+
+    inst->state = SHIM_INSTANCE_BUSY;
+    inst->request = r;
+    r->instance = inst;
+
+    if (len == 0) {
+        shim_instance_kill(inst, 502, "cannot build INVOKE for instance %"
+                           PRIu64, inst->id);
+        return -1;
+    }
+
+    /* INVOKE and the REQUEST nginx sent, in one packet with the fd */
+
+    faas_frame_header_encode(header, FAAS_FRAME_REQUEST, (uint32_t) r->len);
+
+    iov[0].iov_base = ctx->out;
+    iov[0].iov_len = len;
+    iov[1].iov_base = header;
+    iov[1].iov_len = sizeof(header);
+    iov[2].iov_base = r->payload;
+    iov[2].iov_len = r->len;
+
+    memset(&msg, 0, sizeof(struct msghdr));
+    memset(&cmsgbuf, 0, sizeof(cmsgbuf));
+
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 3;
+    msg.msg_control = cmsgbuf.space;
+    msg.msg_controllen = sizeof(cmsgbuf.space);
+
+    cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &r->ev.fd, sizeof(int));
+
+    while (sendmsg(inst->channel.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT)
+           == -1)
+    {
+        if (errno == EINTR) {
+            continue;
+        }
+
+        err = errno;
+
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, err,
+                       SHIM_INST_FMT "cannot pass request %s",
+                       SHIM_INST_ARGS(inst), r->id);
+
+        shim_instance_kill(inst, 502, "cannot pass the request to instance %"
+                           PRIu64 ": %s", inst->id, strerror(err));
+        return -1;
+    }
+
+    shim_timer_add(&ctx->loop, &inst->timer, fn->timeout);
+
+    shim_log_error(&ctx->log, SHIM_LOG_DEBUG, 0,
+                   SHIM_INST_FMT "serving request %s%s, waited %" PRIu64
+                   " us", SHIM_INST_ARGS(inst), r->id, cold ? " (cold)" : "",
+                   waited);
+
+    return 0;
+}
+
+
+void
+shim_instance_unbind(shim_request_t *r)
+{
+    shim_instance_t  *inst;
+
+    inst = r->instance;
+
+    if (inst == NULL) {
+        return;
+    }
+
+    r->instance = NULL;
+    inst->request = NULL;
+
+    /* still loading: it becomes a spare that the next request may take */
+
+    if (inst->state == SHIM_INSTANCE_STARTING) {
+        shim_queue_remove(&inst->avail);
+        shim_queue_insert_tail(&inst->function->spare, &inst->avail);
+    }
+}
+
+
+static void
+shim_instance_channel_handler(shim_event_t *ev, uint32_t revents)
+{
+    (void) revents;
+
+    shim_instance_read(ev->data);
+}
+
+
+static void
+shim_instance_read(shim_instance_t *inst)
+{
+    ssize_t               n;
+    shim_ctx_t           *ctx;
+    const char           *reason;
+    struct iovec          iov;
+    struct msghdr         msg;
+    const uint8_t        *pos, *last, *payload;
+    faas_frame_header_t   frame;
+
+    ctx = inst->ctx;
+
+    while (inst->channel.fd != -1) {
+
+        /* no control buffer: fds an instance might send are discarded */
+
+        iov.iov_base = ctx->packet;
+        iov.iov_len = SHIM_PACKET_SIZE;
+
+        memset(&msg, 0, sizeof(struct msghdr));
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+
+        n = recvmsg(inst->channel.fd, &msg, MSG_DONTWAIT);
+
+        if (n == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            if (errno == EAGAIN) {
+                return;
+            }
+
+            /*
+             * It exited with our LOAD or QUIT unread.  The error comes
+             * before the packets still queued (its last words, ERROR or
+             * DONE), and reading it clears it: read on.
+             */
+            if (errno == ECONNRESET) {
+                continue;
+            }
+
+            shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
+                           SHIM_INST_FMT "recvmsg() failed",
+                           SHIM_INST_ARGS(inst));
+            shim_instance_close_channel(inst);
+            shim_instance_kill(inst, 502, "instance %" PRIu64 " failed",
+                               inst->id);
+            return;
+        }
+
+        if (n == 0) {
+            /* it exited or closed fd 3; either way it is of no more use */
+            shim_instance_close_channel(inst);
+
+            if (!inst->exited) {
+                kill(inst->pid, SIGKILL);
+            }
+
+            return;
+        }
+
+        if (msg.msg_flags & MSG_TRUNC) {
+            shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                           SHIM_INST_FMT "sent a packet over %d bytes",
+                           SHIM_INST_ARGS(inst), SHIM_PACKET_SIZE);
+            shim_instance_kill(inst, 502, "instance %" PRIu64 " sent an "
+                               "invalid packet", inst->id);
+            return;
+        }
+
+        pos = ctx->packet;
+        last = ctx->packet + n;
+
+        while (pos < last) {
+            if (shim_frame_next(&pos, last, &frame, &payload, &reason) != 0) {
+                shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                               SHIM_INST_FMT "sent an invalid frame: %s",
+                               SHIM_INST_ARGS(inst), reason);
+                shim_instance_kill(inst, 502, "instance %" PRIu64 " sent an "
+                                   "invalid frame: %s", inst->id, reason);
+                return;
+            }
+
+            if (shim_instance_frame(inst, &frame, payload) != 0) {
+                return;
+            }
+        }
+    }
+}
+
+
+static int
+shim_instance_frame(shim_instance_t *inst, faas_frame_header_t *frame,
+    const uint8_t *payload)
+{
+    shim_ctx_t       *ctx;
+    shim_request_t   *r;
+    shim_function_t  *fn;
+
+    ctx = inst->ctx;
+    fn = inst->function;
+
+    if (inst->killed) {
+        return 0;
+    }
+
+    switch (frame->type) {
+
+    case FAAS_FRAME_READY:
+        if (inst->state != SHIM_INSTANCE_STARTING) {
+            break;
+        }
+
+        shim_instance_ready(inst, payload, frame->length);
+        return 0;
+
+    case FAAS_FRAME_DONE:
+        if (inst->state != SHIM_INSTANCE_BUSY) {
+            break;
+        }
+
+        shim_instance_done(inst);
+        return 0;
+
+    case FAAS_FRAME_ERROR:
+        free(inst->error);
+        inst->error = shim_json_reason(payload, frame->length);
+
+        if (inst->state == SHIM_INSTANCE_STARTING) {
+            shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                           SHIM_INST_FMT "failed to start: %s",
+                           SHIM_INST_ARGS(inst),
+                           inst->error ? inst->error : "no reason given");
+            shim_instance_kill(inst, 502, "failed to start: %s",
+                               inst->error ? inst->error
+                                           : "no reason given");
+            return -1;
+        }
+
+        r = inst->request;
+
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                       SHIM_INST_FMT "failed%s%s: %s", SHIM_INST_ARGS(inst),
+                       r ? " serving request " : "", r ? r->id : "",
+                       inst->error ? inst->error : "no reason given");
+        shim_instance_kill(inst, 502, "instance %" PRIu64 " failed: %s",
+                           inst->id,
+                           inst->error ? inst->error : "no reason given");
+        return -1;
+
+    default:
+        break;
+    }
+
+    shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                   SHIM_INST_FMT "sent an unexpected %s frame",
+                   SHIM_INST_ARGS(inst), faas_frame_type_name(frame->type));
+    shim_instance_kill(inst, 502, "function \"%s\" instance %" PRIu64
+                       " sent an unexpected %s frame", fn->name, inst->id,
+                       faas_frame_type_name(frame->type));
+    return -1;
+}
+
+
+static void
+shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
+    size_t len)
+{
+    json_t          *json, *v;
+    uint64_t         now;
+    shim_ctx_t      *ctx;
+    long long        init;
+    shim_request_t  *r;
+
+    ctx = inst->ctx;
+
+    /* died right after READY: the death, being reaped, decides */
+
+    if (inst->exited) {
+        return;
+    }
+
+    init = -1;
+
+    if (len > 0) {
+        json = json_loadb((const char *) payload, len, 0, NULL);
+        v = json_object_get(json, "init_us");
+
+        if (json_is_integer(v)) {
+            init = json_integer_value(v);
+        }
+
+        json_decref(json);
+    }
+
+    shim_timer_cancel(&ctx->loop.timers, &inst->timer);
+    shim_queue_remove(&inst->avail);
+
+    now = shim_time_now();
+    r = inst->request;
+
+    if (r == NULL) {
+        shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
+                       SHIM_INST_FMT "ready in %.2f ms, init %lld us "
+                       "(pid %d)", SHIM_INST_ARGS(inst),
+                       (double) (now - inst->started) / 1000, init,
+                       (int) inst->pid);
+
+        shim_instance_available(inst);
+        return;
+    }
+
+    shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
+                   SHIM_INST_FMT "cold start in %.2f ms (pid %d, "
+                   "init %lld us)", SHIM_INST_ARGS(inst),
+                   (double) (now - r->arrived) / 1000, (int) inst->pid,
+                   init);
+
+    if (shim_instance_dispatch(inst, r, 1) == 1) {
+        shim_instance_available(inst);
+    }
+}
+
+
+static void
+shim_instance_done(shim_instance_t *inst)
+{
+    shim_ctx_t      *ctx;
+    shim_request_t  *r;
+
+    ctx = inst->ctx;
+    r = inst->request;
+
+    shim_timer_cancel(&ctx->loop.timers, &inst->timer);
+
+    inst->request = NULL;
+
+    if (r != NULL) {
+        r->instance = NULL;
+        shim_request_close(r);
+    }
+
+    if (inst->exited) {
+        return;
+    }
+
+    shim_instance_available(inst);
+}
+
+
+/*
+ * The instance can serve.  First a queued request; then one waiting for
+ * a cold start: this instance is warm now, and the starting one becomes a
+ * spare.  A runtime reports DONE only after its response is out, so the
+ * next request of a sequential client can arrive just before the DONE
+ * that would have freed this instance for it.  Only then the idle list.
+ */
+void
+shim_instance_available(shim_instance_t *inst)
+{
+    shim_ctx_t       *ctx;
+    shim_request_t   *r;
+    shim_instance_t  *starting;
+    shim_function_t  *fn;
+
+    ctx = inst->ctx;
+    fn = inst->function;
+
+    for ( ;; ) {
+        r = shim_function_dequeue(fn);
+
+        if (r != NULL) {
+            shim_timer_cancel(&ctx->loop.timers, &r->timer);
+
+        } else if (!shim_queue_empty(&fn->pending)) {
+            starting = shim_queue_data(shim_queue_head(&fn->pending),
+                                       shim_instance_t, avail);
+            r = starting->request;
+            shim_instance_unbind(r);
+
+        } else {
+            break;
+        }
+
+        if (shim_instance_dispatch(inst, r, 0) != 1) {
+            return;
+        }
+    }
+
+    if (fn->refs == 0 || ctx->stopping) {
+        shim_instance_quit(inst, "%s", ctx->stopping
+                                       ? "supervisor is stopping"
+                                       : "version no longer registered");
+        return;
+    }
+
+    inst->state = SHIM_INSTANCE_IDLE;
+    inst->idle_since = ctx->loop.now;
+
+    shim_queue_insert_head(&fn->idle, &inst->avail);
+
+    if (fn->idle_timeout > 0) {
+        shim_timer_add(&ctx->loop, &inst->timer, fn->idle_timeout);
+    }
+}
+
+
+static void
+shim_instance_quit(shim_instance_t *inst, const char *fmt, ...)
+{
+    int          err;
+    uint8_t      frame[FAAS_FRAME_HEADER_SIZE];
+    va_list      args;
+    shim_ctx_t  *ctx;
+
+    ctx = inst->ctx;
+
+    va_start(args, fmt);
+    vsnprintf(inst->quit_reason, sizeof(inst->quit_reason), fmt, args);
+    va_end(args);
+
+    shim_queue_remove(&inst->avail);
+    inst->state = SHIM_INSTANCE_QUITTING;
+
+    faas_frame_header_encode(frame, FAAS_FRAME_QUIT, 0);
+
+    if (inst->channel.fd == -1
+        || shim_frame_send(inst->channel.fd, frame, sizeof(frame), &err)
+           != 0)
+    {
+        kill(inst->pid, SIGKILL);
+        inst->killed = 1;
+        shim_timer_cancel(&ctx->loop.timers, &inst->timer);
+        return;
+    }
+
+    shim_timer_add(&ctx->loop, &inst->timer, SHIM_QUIT_GRACE);
+}
+
+
+/*
+ * Ends the instance now.  A request it holds is answered here with status
+ * and the formatted reason, so the death that follows has nobody to tell.
+ */
+static void
+shim_instance_kill(shim_instance_t *inst, int status, const char *fmt, ...)
+{
+    char             reason[512];
+    va_list          args;
+    shim_ctx_t      *ctx;
+    shim_request_t  *r;
+
+    ctx = inst->ctx;
+
+    if (!inst->killed && !inst->exited) {
+        kill(inst->pid, SIGKILL);
+    }
+
+    inst->killed = 1;
+    inst->state = SHIM_INSTANCE_QUITTING;
+
+    shim_queue_remove(&inst->avail);
+    shim_timer_cancel(&ctx->loop.timers, &inst->timer);
+
+    r = inst->request;
+
+    if (r == NULL) {
+        return;
+    }
+
+    inst->request = NULL;
+    r->instance = NULL;
+
+    va_start(args, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, args);
+    va_end(args);
+
+    shim_request_fail(r, status, 0, "%s", reason);
+}
+
+
+static void
+shim_instance_timer_handler(shim_timer_t *t)
+{
+    shim_ctx_t       *ctx;
+    shim_request_t   *r;
+    shim_instance_t  *inst;
+    shim_function_t  *fn;
+
+    inst = t->data;
+    ctx = inst->ctx;
+    fn = inst->function;
+
+    switch (inst->state) {
+
+    case SHIM_INSTANCE_STARTING:
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                       SHIM_INST_FMT "not ready after %" PRIu64 " ms, "
+                       "killed", SHIM_INST_ARGS(inst), fn->timeout);
+        shim_instance_kill(inst, 504, "function \"%s\" timed out after %"
+                           PRIu64 " ms while starting", fn->name,
+                           fn->timeout);
+        break;
+
+    case SHIM_INSTANCE_BUSY:
+        r = inst->request;
+
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                       SHIM_INST_FMT "timed out after %" PRIu64 " ms "
+                       "serving request %s, killed", SHIM_INST_ARGS(inst),
+                       fn->timeout, r ? r->id : "-");
+        shim_instance_kill(inst, 504, "function \"%s\" timed out after %"
+                           PRIu64 " ms", fn->name, fn->timeout);
+        break;
+
+    case SHIM_INSTANCE_IDLE:
+        shim_log_error(&ctx->log, SHIM_LOG_DEBUG, 0,
+                       SHIM_INST_FMT "idle for %" PRIu64 " ms, quitting",
+                       SHIM_INST_ARGS(inst), fn->idle_timeout);
+        shim_instance_quit(inst, "idle for %" PRIu64 " ms",
+                           (ctx->loop.now - inst->idle_since) / 1000);
+        break;
+
+    case SHIM_INSTANCE_QUITTING:
+        shim_log_error(&ctx->log, SHIM_LOG_WARN, 0,
+                       SHIM_INST_FMT "still running %d ms after QUIT, "
+                       "killed", SHIM_INST_ARGS(inst), SHIM_QUIT_GRACE);
+        shim_instance_kill(inst, 502, "instance %" PRIu64 " killed",
+                           inst->id);
+        break;
+    }
+}
+
+
+static void
+shim_instance_close_channel(shim_instance_t *inst)
+{
+    if (inst->channel.fd == -1) {
+        return;
+    }
+
+    shim_event_del(&inst->ctx->loop, &inst->channel);
+    close(inst->channel.fd);
+    inst->channel.fd = -1;
+}
+
+
+void
+shim_instance_reap(shim_ctx_t *ctx)
+{
+    int               status;
+    pid_t             pid;
+    shim_queue_t     *q;
+    shim_instance_t  *inst;
+
+    for ( ;; ) {
+        pid = waitpid(-1, &status, WNOHANG);
+
+        if (pid == 0) {
+            return;
+        }
+
+        if (pid == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            if (errno != ECHILD) {
+                shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
+                               "waitpid() failed");
+            }
+
+            return;
+        }
+
+        inst = NULL;
+
+        for (q = shim_queue_head(&ctx->instances);
+             q != shim_queue_sentinel(&ctx->instances);
+             q = shim_queue_next(q))
+        {
+            inst = shim_queue_data(q, shim_instance_t, link);
+
+            if (inst->pid == pid) {
+                break;
+            }
+
+            inst = NULL;
+        }
+
+        if (inst == NULL) {
+            /* we are a subreaper: an instance's orphan, now gone */
+            shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
+                           "reaped process %d left behind by an instance",
+                           (int) pid);
+            continue;
+        }
+
+        shim_instance_died(inst, status);
+    }
+}
+
+
+static void
+shim_instance_died(shim_instance_t *inst, int status)
+{
+    char              how[64];
+    shim_ctx_t       *ctx;
+    shim_request_t   *r;
+    shim_function_t  *fn;
+
+    ctx = inst->ctx;
+    fn = inst->function;
+
+    inst->exited = 1;
+
+    /* what it said before dying: DONE for the last request, or ERROR */
+    shim_instance_read(inst);
+    shim_instance_close_channel(inst);
+
+    shim_process_status(status, how, sizeof(how));
+
+    r = inst->request;
+
+    if (inst->quit_reason[0] != '\0') {
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+            shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
+                           SHIM_INST_FMT "terminated: %s",
+                           SHIM_INST_ARGS(inst), inst->quit_reason);
+        } else {
+            shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
+                           SHIM_INST_FMT "terminated: %s, %s",
+                           SHIM_INST_ARGS(inst), inst->quit_reason, how);
+        }
+
+    } else if (inst->killed) {
+        shim_log_error(&ctx->log, SHIM_LOG_INFO, 0, SHIM_INST_FMT "%s",
+                       SHIM_INST_ARGS(inst), how);
+
+    } else if (inst->state == SHIM_INSTANCE_STARTING) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                       SHIM_INST_FMT "failed to start: %s (pid %d)",
+                       SHIM_INST_ARGS(inst), inst->error ? inst->error : how,
+                       (int) inst->pid);
+
+        if (r != NULL) {
+            inst->request = NULL;
+            r->instance = NULL;
+            shim_request_fail(r, 502, 0, "failed to start: %s",
+                              inst->error ? inst->error : how);
+        }
+
+    } else if (r != NULL) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                       SHIM_INST_FMT "died: %s while serving request %s",
+                       SHIM_INST_ARGS(inst), how, r->id);
+
+        inst->request = NULL;
+        r->instance = NULL;
+        shim_request_fail(r, 502, 0, "instance %" PRIu64 " died: %s",
+                          inst->id, how);
+
+    } else {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                       SHIM_INST_FMT "died while idle: %s",
+                       SHIM_INST_ARGS(inst), how);
+    }
+
+    shim_instance_free(inst);
+
+    shim_function_schedule(ctx, fn);
+}
+
+
+static void
+shim_instance_free(shim_instance_t *inst)
+{
+    shim_ctx_t       *ctx;
+    shim_function_t  *fn;
+
+    ctx = inst->ctx;
+    fn = inst->function;
+
+    shim_instance_close_channel(inst);
+    shim_timer_release(&ctx->loop.timers, &inst->timer);
+
+    shim_queue_remove(&inst->avail);
+    shim_queue_remove(&inst->flink);
+    shim_queue_remove(&inst->link);
+
+    ctx->ninstances--;
+    fn->ninstances--;
+
+    free(inst->error);
+    free(inst);
+}
+
+
+void
+shim_function_schedule(shim_ctx_t *ctx, shim_function_t *fn)
+{
+    int              err;
+    shim_request_t  *r;
+
+    while (fn->ninstances < fn->max_instances) {
+        r = shim_function_dequeue(fn);
+        if (r == NULL) {
+            break;
+        }
+
+        shim_timer_cancel(&ctx->loop.timers, &r->timer);
+
+        if (shim_instance_start(ctx, fn, r, &err) != 0) {
+            shim_log_error(&ctx->log, SHIM_LOG_ERROR, err,
+                           "function \"%s\": cannot start an instance",
+                           fn->name);
+            shim_request_fail(r, 502, 0, "cannot start an instance: %s",
+                              strerror(err));
+        }
+    }
+
+    if (fn->refs == 0 && fn->ninstances == 0 && fn->nwaiting == 0) {
+        shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
+                       "function \"%s\" version %s removed", fn->name,
+                       fn->version);
+
+        shim_function_remove(&ctx->functions, fn);
+        shim_function_free(fn);
+    }
+}
+
+
+void
+shim_instance_retire(shim_ctx_t *ctx, shim_function_t *fn)
+{
+    shim_instance_t  *inst;
+
+    while ((inst = shim_instance_get_idle(fn)) != NULL) {
+        shim_instance_quit(inst, "%s", ctx->stopping
+                                       ? "supervisor is stopping"
+                                       : "version no longer registered");
+    }
+
+    shim_function_schedule(ctx, fn);
+}
+
+
+void
+shim_instance_kill_all(shim_ctx_t *ctx, const char *why)
+{
+    shim_queue_t     *q;
+    shim_instance_t  *inst;
+
+    for (q = shim_queue_head(&ctx->instances);
+         q != shim_queue_sentinel(&ctx->instances);
+         q = shim_queue_next(q))
+    {
+        inst = shim_queue_data(q, shim_instance_t, link);
+
+        if (!inst->killed) {
+            shim_log_error(&ctx->log, SHIM_LOG_WARN, 0,
+                           SHIM_INST_FMT "killed: %s", SHIM_INST_ARGS(inst),
+                           why);
+            shim_instance_kill(inst, 502, "instance %" PRIu64 " killed: %s",
+                               inst->id, why);
+        }
+    }
+}
+
+
+/* the "reason" of an ERROR frame, NULL if there is none */
+static char *
+shim_json_reason(const uint8_t *payload, size_t len)
+{
+    char    *reason;
+    json_t  *json, *v;
+
+    json = json_loadb((const char *) payload, len, 0, NULL);
+    v = json_object_get(json, "reason");
+
+    reason = json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+
+    json_decref(json);
+
+    return reason;
+}

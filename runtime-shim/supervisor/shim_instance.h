@@ -1,0 +1,78 @@
+/*
+ * Instances: runtime processes loaded with one function version, their
+ * states, the hand-over of requests, and their deaths.
+ */
+
+#ifndef SHIM_INSTANCE_H
+#define SHIM_INSTANCE_H
+
+
+#define SHIM_QUIT_GRACE  1000            /* ms from QUIT to SIGKILL */
+
+
+typedef enum {
+    SHIM_INSTANCE_STARTING = 0,          /* LOAD sent, waiting for READY */
+    SHIM_INSTANCE_IDLE,
+    SHIM_INSTANCE_BUSY,                  /* serving, waiting for DONE */
+    SHIM_INSTANCE_QUITTING               /* QUIT sent or killed */
+} shim_instance_state_e;
+
+
+struct shim_instance_s {
+    shim_ctx_t          *ctx;
+    shim_queue_t         link;            /* ctx->instances */
+    shim_queue_t         flink;           /* function->instances */
+    shim_queue_t         avail;           /* function->idle, ->spare or
+                                             ->pending */
+
+    shim_function_t     *function;
+    uint64_t             id;
+    pid_t                pid;
+    shim_instance_state_e  state;
+
+    shim_event_t         channel;
+    shim_timer_t         timer;           /* per state: start, invocation,
+                                             idle, quit grace */
+    shim_request_t      *request;
+
+    uint64_t             started;         /* us */
+    uint64_t             idle_since;      /* us */
+
+    char                *error;           /* reason of an ERROR frame */
+    char                 quit_reason[64];
+
+    unsigned             killed:1;
+    unsigned             exited:1;
+};
+
+
+/* a warm instance for r, or NULL; a spare starting one is bound to r */
+shim_instance_t *shim_instance_get_idle(shim_function_t *fn);
+int shim_instance_bind_spare(shim_function_t *fn, shim_request_t *r);
+
+/* cold start for r (r may be NULL: a spare) */
+int shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn,
+    shim_request_t *r, int *err);
+
+/* 0: dispatched, 1: r was dropped, inst is still usable, -1: inst failed */
+int shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r,
+    int cold);
+
+/* serves the next waiting request, or goes idle */
+void shim_instance_available(shim_instance_t *inst);
+
+/* r, bound to a starting instance, went away */
+void shim_instance_unbind(shim_request_t *r);
+
+/* SIGCHLD */
+void shim_instance_reap(shim_ctx_t *ctx);
+
+/* the version lost its last registrant: idle instances go */
+void shim_instance_retire(shim_ctx_t *ctx, shim_function_t *fn);
+
+/* starts instances for waiting requests; frees fn once it is unused */
+void shim_function_schedule(shim_ctx_t *ctx, shim_function_t *fn);
+
+void shim_instance_kill_all(shim_ctx_t *ctx, const char *why);
+
+#endif /* SHIM_INSTANCE_H */

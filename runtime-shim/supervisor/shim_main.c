@@ -1,0 +1,708 @@
+/*
+ * faas-supervisor: command line, startup and shutdown.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shim.h"
+#include "shim_conf.h"
+
+
+#define SHIM_EXIT_USAGE  2
+
+
+static int shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
+    shim_log_level_e *level);
+static void shim_usage(FILE *f);
+static int shim_std_fds(void);
+static char *shim_default_runtime_dir(void);
+static int shim_init(shim_ctx_t *ctx);
+static int shim_signals(shim_ctx_t *ctx);
+static void shim_signal_handler(shim_event_t *ev, uint32_t revents);
+static void shim_stop(shim_ctx_t *ctx, int signo);
+static void shim_stop_timer_handler(shim_timer_t *t);
+static int shim_pid_file(shim_ctx_t *ctx);
+static void shim_cleanup(shim_ctx_t *ctx);
+
+
+static const char  *shim_usage_text =
+    "Usage: faas-supervisor --listen PATH [options]\n"
+    "\n"
+    "Starts and supervises ngx_faas function instances for nginx.\n"
+    "\n"
+    "Options:\n"
+    "  -l, --listen PATH         unix socket that nginx connects to "
+    "(required)\n"
+    "      --socket-mode OCTAL   permissions of the socket (default 0660)\n"
+    "      --socket-group GROUP  group of the socket (default: unchanged)\n"
+    "      --user USER           user instances run as (default nobody "
+    "when\n"
+    "                            started as root)\n"
+    "      --group GROUP         group instances run as (default: the "
+    "user's)\n"
+    "      --runtime-dir DIR     where the faas-runtime-* programs are\n"
+    "                            (default: the directory of this program)\n"
+    "      --log-file FILE       error log (default stderr)\n"
+    "      --log-level LEVEL     error, warn, notice, info or debug "
+    "(default info)\n"
+    "      --pid-file FILE       write the process id to FILE\n"
+    "      --stop-timeout TIME   how long busy instances may finish on "
+    "SIGTERM\n"
+    "                            (default 10s; e.g. 500ms, 30s, 1m)\n"
+    "  -h, --help                show this help\n"
+    "  -V, --version             show the version\n"
+    "\n"
+    "Signals: SIGTERM, SIGINT stop gracefully (twice: at once); SIGHUP "
+    "reopens the log.\n";
+
+
+int
+main(int argc, char **argv)
+{
+    int               rc;
+    shim_ctx_t        ctx;
+    shim_log_level_e  level;
+
+    memset(&ctx, 0, sizeof(shim_ctx_t));
+
+    rc = shim_parse_args(&ctx, argc, argv, &level);
+    if (rc != 0) {
+        return rc > 0 ? 0 : SHIM_EXIT_USAGE;
+    }
+
+    if (shim_std_fds() != 0) {
+        return 1;
+    }
+
+    shim_log_init(&ctx.log, level);
+
+    if (ctx.conf.log_file != NULL
+        && shim_log_open(&ctx.log, ctx.conf.log_file) != 0)
+    {
+        fprintf(stderr, "faas-supervisor: cannot open \"%s\": %s\n",
+                ctx.conf.log_file, strerror(errno));
+        free(ctx.conf.runtime_dir);
+        return 1;
+    }
+
+    if (shim_init(&ctx) != 0) {
+        shim_cleanup(&ctx);
+        return 1;
+    }
+
+    shim_log_error(&ctx.log, SHIM_LOG_NOTICE, 0,
+                   "faas-supervisor/%s listening on unix:%s, runtimes in "
+                   "%s, instances run as uid %d gid %d", SHIM_VERSION,
+                   ctx.conf.listen_path, ctx.conf.runtime_dir,
+                   ctx.conf.drop_privileges ? (int) ctx.conf.uid
+                                            : (int) getuid(),
+                   ctx.conf.drop_privileges ? (int) ctx.conf.gid
+                                            : (int) getgid());
+
+    rc = 0;
+
+    while (!ctx.stopping || ctx.ninstances > 0) {
+        if (shim_loop_run_once(&ctx.loop) != 0) {
+            shim_log_error(&ctx.log, SHIM_LOG_ERROR, errno,
+                           "epoll_wait() failed");
+            rc = 1;
+            break;
+        }
+    }
+
+    if (rc != 0) {
+        shim_instance_kill_all(&ctx, "supervisor failed");
+    }
+
+    shim_log_error(&ctx.log, SHIM_LOG_NOTICE, 0, "exiting");
+
+    shim_cleanup(&ctx);
+
+    return rc;
+}
+
+
+/* 0: go on, 1: done (help, version), -1: usage error */
+static int
+shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
+    shim_log_level_e *level)
+{
+    int           c, root;
+    const char   *user, *group, *socket_group;
+    shim_conf_t  *conf;
+
+    enum {
+        OPT_SOCKET_MODE = 256,
+        OPT_SOCKET_GROUP,
+        OPT_USER,
+        OPT_GROUP,
+        OPT_RUNTIME_DIR,
+        OPT_LOG_FILE,
+        OPT_LOG_LEVEL,
+        OPT_PID_FILE,
+        OPT_STOP_TIMEOUT
+    };
+
+    static const struct option  options[] = {
+        { "listen",       required_argument, NULL, 'l' },
+        { "socket-mode",  required_argument, NULL, OPT_SOCKET_MODE },
+        { "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
+        { "user",         required_argument, NULL, OPT_USER },
+        { "group",        required_argument, NULL, OPT_GROUP },
+        { "runtime-dir",  required_argument, NULL, OPT_RUNTIME_DIR },
+        { "log-file",     required_argument, NULL, OPT_LOG_FILE },
+        { "log-level",    required_argument, NULL, OPT_LOG_LEVEL },
+        { "pid-file",     required_argument, NULL, OPT_PID_FILE },
+        { "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+        { "help",         no_argument,       NULL, 'h' },
+        { "version",      no_argument,       NULL, 'V' },
+        { NULL, 0, NULL, 0 }
+    };
+
+    conf = &ctx->conf;
+
+    conf->socket_mode = 0660;
+    conf->socket_gid = (gid_t) -1;
+    conf->stop_timeout = 10000;
+    *level = SHIM_LOG_INFO;
+
+    user = NULL;
+    group = NULL;
+    socket_group = NULL;
+
+    opterr = 0;
+
+    while ((c = getopt_long(argc, argv, ":l:hV", options, NULL)) != -1) {
+
+        switch (c) {
+
+        case 'l':
+            conf->listen_path = optarg;
+            break;
+
+        case OPT_SOCKET_MODE:
+            if (shim_conf_parse_mode(optarg, &conf->socket_mode) != 0) {
+                fprintf(stderr, "faas-supervisor: invalid --socket-mode "
+                        "\"%s\"\n", optarg);
+                goto usage;
+            }
+
+            break;
+
+        case OPT_SOCKET_GROUP:
+            socket_group = optarg;
+            break;
+
+        case OPT_USER:
+            user = optarg;
+            break;
+
+        case OPT_GROUP:
+            group = optarg;
+            break;
+
+        case OPT_RUNTIME_DIR:
+            free(conf->runtime_dir);
+            conf->runtime_dir = strdup(optarg);
+            if (conf->runtime_dir == NULL) {
+                fprintf(stderr, "faas-supervisor: out of memory\n");
+                return -1;
+            }
+
+            break;
+
+        case OPT_LOG_FILE:
+            conf->log_file = optarg;
+            break;
+
+        case OPT_LOG_LEVEL:
+            if (shim_log_parse_level(optarg, level) != 0) {
+                fprintf(stderr, "faas-supervisor: invalid --log-level "
+                        "\"%s\"\n", optarg);
+                goto usage;
+            }
+
+            break;
+
+        case OPT_PID_FILE:
+            conf->pid_file = optarg;
+            break;
+
+        case OPT_STOP_TIMEOUT:
+            if (shim_conf_parse_time(optarg, &conf->stop_timeout) != 0) {
+                fprintf(stderr, "faas-supervisor: invalid --stop-timeout "
+                        "\"%s\"\n", optarg);
+                goto usage;
+            }
+
+            break;
+
+        case 'h':
+            shim_usage(stdout);
+            free(conf->runtime_dir);
+            return 1;
+
+        case 'V':
+            printf("faas-supervisor/%s\n", SHIM_VERSION);
+            free(conf->runtime_dir);
+            return 1;
+
+        case ':':
+            fprintf(stderr, "faas-supervisor: option \"%s\" needs a "
+                    "value\n", argv[optind - 1]);
+            goto usage;
+
+        default:
+            fprintf(stderr, "faas-supervisor: unknown option \"%s\"\n",
+                    argv[optind - 1]);
+            goto usage;
+        }
+    }
+
+    if (optind < argc) {
+        fprintf(stderr, "faas-supervisor: unexpected argument \"%s\"\n",
+                argv[optind]);
+        goto usage;
+    }
+
+    if (conf->listen_path == NULL || conf->listen_path[0] == '\0') {
+        fprintf(stderr, "faas-supervisor: --listen is required\n");
+        goto usage;
+    }
+
+    if (socket_group != NULL
+        && shim_conf_group(socket_group, &conf->socket_gid) != 0)
+    {
+        fprintf(stderr, "faas-supervisor: unknown group \"%s\"\n",
+                socket_group);
+        goto usage;
+    }
+
+    /* without root there is nobody to become: instances run as we do */
+
+    root = (geteuid() == 0);
+
+    if (!root && (user != NULL || group != NULL)) {
+        fprintf(stderr, "faas-supervisor: --user and --group need root\n");
+        goto usage;
+    }
+
+    if (root) {
+        conf->drop_privileges = 1;
+
+        if (shim_conf_user(user ? user : "nobody", &conf->uid, &conf->gid)
+            != 0)
+        {
+            fprintf(stderr, "faas-supervisor: unknown user \"%s\"\n",
+                    user ? user : "nobody");
+            goto usage;
+        }
+
+        if (group != NULL && shim_conf_group(group, &conf->gid) != 0) {
+            fprintf(stderr, "faas-supervisor: unknown group \"%s\"\n",
+                    group);
+            goto usage;
+        }
+
+        if (conf->uid == 0) {
+            fprintf(stderr, "faas-supervisor: instances must not run as "
+                    "root\n");
+            goto usage;
+        }
+    }
+
+    if (conf->runtime_dir == NULL) {
+        conf->runtime_dir = shim_default_runtime_dir();
+        if (conf->runtime_dir == NULL) {
+            fprintf(stderr, "faas-supervisor: cannot find the directory of "
+                    "this program, use --runtime-dir\n");
+            return -1;
+        }
+    }
+
+    return 0;
+
+usage:
+
+    shim_usage(stderr);
+    free(conf->runtime_dir);
+    conf->runtime_dir = NULL;
+
+    return -1;
+}
+
+
+static void
+shim_usage(FILE *f)
+{
+    fputs(shim_usage_text, f);
+}
+
+
+/*
+ * With 0, 1 or 2 closed, the next socket would take the number and
+ * writes meant for the log would land on it.
+ */
+static int
+shim_std_fds(void)
+{
+    int  fd;
+
+    for ( ;; ) {
+        fd = open("/dev/null", O_RDWR);
+        if (fd == -1) {
+            fprintf(stderr, "faas-supervisor: cannot open /dev/null: %s\n",
+                    strerror(errno));
+            return -1;
+        }
+
+        if (fd > STDERR_FILENO) {
+            close(fd);
+            return 0;
+        }
+    }
+}
+
+
+static char *
+shim_default_runtime_dir(void)
+{
+    char     path[PATH_MAX];
+    ssize_t  n;
+
+    n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+    if (n <= 0) {
+        return NULL;
+    }
+
+    path[n] = '\0';
+
+    return strdup(dirname(path));
+}
+
+
+static int
+shim_init(shim_ctx_t *ctx)
+{
+    ctx->listen_fd = -1;
+    ctx->signal_fd = -1;
+    ctx->devnull = -1;
+
+    shim_queue_init(&ctx->conns);
+    shim_queue_init(&ctx->controls);
+    shim_queue_init(&ctx->unregistered);
+    shim_queue_init(&ctx->instances);
+
+    if (shim_loop_init(&ctx->loop) != 0) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
+                       "epoll_create1() failed");
+        return -1;
+    }
+
+    if (shim_function_table_init(&ctx->functions) != 0
+        || shim_timer_init(&ctx->loop.timers, &ctx->stop_timer,
+                           shim_stop_timer_handler, ctx) != 0)
+    {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, ENOMEM, "init failed");
+        return -1;
+    }
+
+    ctx->packet = malloc(SHIM_PACKET_SIZE);
+    ctx->out = malloc(SHIM_FRAME_JSON_SIZE);
+
+    if (ctx->packet == NULL || ctx->out == NULL) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, ENOMEM, "init failed");
+        return -1;
+    }
+
+    ctx->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (ctx->devnull == -1) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
+                       "open(\"/dev/null\") failed");
+        return -1;
+    }
+
+    if (shim_signals(ctx) != 0) {
+        return -1;
+    }
+
+    /*
+     * Processes that a function leaves behind when its instance dies are
+     * reparented to us rather than to init, so they are reaped here and
+     * never linger as zombies of some unrelated ancestor.
+     */
+
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1) {
+        shim_log_error(&ctx->log, SHIM_LOG_WARN, errno,
+                       "prctl(PR_SET_CHILD_SUBREAPER) failed");
+    }
+
+    if (shim_listen_open(ctx) != 0) {
+        return -1;
+    }
+
+    if (ctx->conf.pid_file != NULL && shim_pid_file(ctx) != 0) {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+shim_signals(shim_ctx_t *ctx)
+{
+    sigset_t          set;
+    struct sigaction  sa;
+
+    /* a write to a connection nginx closed must fail, not kill us */
+
+    memset(&sa, 0, sizeof(struct sigaction));
+    sa.sa_handler = SIG_IGN;
+
+    if (sigaction(SIGPIPE, &sa, NULL) == -1) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
+                       "sigaction(SIGPIPE) failed");
+        return -1;
+    }
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+
+    if (sigprocmask(SIG_BLOCK, &set, NULL) == -1) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
+                       "sigprocmask() failed");
+        return -1;
+    }
+
+    ctx->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (ctx->signal_fd == -1) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
+                       "signalfd() failed");
+        return -1;
+    }
+
+    shim_event_init(&ctx->signal_ev, ctx->signal_fd, shim_signal_handler,
+                    ctx);
+
+    if (shim_event_set(&ctx->loop, &ctx->signal_ev, EPOLLIN) != 0) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
+                       "epoll_ctl() failed");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+shim_signal_handler(shim_event_t *ev, uint32_t revents)
+{
+    int                      reap;
+    size_t                   i;
+    ssize_t                  n;
+    shim_ctx_t              *ctx;
+    struct signalfd_siginfo  si[16];
+
+    (void) revents;
+
+    ctx = ev->data;
+    reap = 0;
+
+    for ( ;; ) {
+        n = read(ctx->signal_fd, si, sizeof(si));
+
+        if (n == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            if (errno != EAGAIN) {
+                shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
+                               "read() from signalfd failed");
+            }
+
+            break;
+        }
+
+        for (i = 0; i < (size_t) n / sizeof(struct signalfd_siginfo); i++) {
+
+            switch (si[i].ssi_signo) {
+
+            case SIGCHLD:
+                reap = 1;
+                break;
+
+            case SIGTERM:
+            case SIGINT:
+                shim_stop(ctx, (int) si[i].ssi_signo);
+                break;
+
+            case SIGHUP:
+                if (shim_log_reopen(&ctx->log) != 0) {
+                    shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
+                                   "cannot reopen \"%s\"", ctx->log.path);
+                } else {
+                    shim_log_error(&ctx->log, SHIM_LOG_NOTICE, 0,
+                                   "received SIGHUP, log reopened");
+                }
+
+                break;
+            }
+        }
+    }
+
+    /* SIGCHLD coalesces: one reap collects every dead child */
+
+    if (reap) {
+        shim_instance_reap(ctx);
+    }
+}
+
+
+/*
+ * Graceful stop: no new connections, no more registrations, busy
+ * instances finish within --stop-timeout, idle ones quit, waiting
+ * requests are refused.  A second signal kills what is left at once.
+ */
+static void
+shim_stop(shim_ctx_t *ctx, int signo)
+{
+    size_t            bucket;
+    shim_request_t   *r;
+    shim_function_t  *fn, *next;
+
+    if (ctx->stopping) {
+        shim_log_error(&ctx->log, SHIM_LOG_NOTICE, 0,
+                       "received SIG%s again, killing %u instances",
+                       sigabbrev_np(signo), ctx->ninstances);
+        shim_instance_kill_all(ctx, "supervisor is stopping");
+        return;
+    }
+
+    ctx->stopping = 1;
+
+    shim_log_error(&ctx->log, SHIM_LOG_NOTICE, 0,
+                   "received SIG%s, shutting down", sigabbrev_np(signo));
+
+    shim_listen_close(ctx);
+    shim_control_close_all(ctx);
+
+    bucket = 0;
+    fn = shim_function_next(&ctx->functions, &bucket, NULL);
+
+    while (fn != NULL) {
+        next = shim_function_next(&ctx->functions, &bucket, fn);
+
+        while ((r = shim_function_dequeue(fn)) != NULL) {
+            shim_request_fail(r, 503, 1, "supervisor is shutting down");
+        }
+
+        shim_function_schedule(ctx, fn);
+
+        fn = next;
+    }
+
+    if (ctx->ninstances > 0) {
+        shim_log_error(&ctx->log, SHIM_LOG_NOTICE, 0,
+                       "waiting up to %" PRIu64 " ms for %u instances to "
+                       "finish", ctx->conf.stop_timeout, ctx->ninstances);
+
+        shim_timer_add(&ctx->loop, &ctx->stop_timer,
+                       ctx->conf.stop_timeout ? ctx->conf.stop_timeout : 1);
+    }
+}
+
+
+static void
+shim_stop_timer_handler(shim_timer_t *t)
+{
+    shim_ctx_t  *ctx;
+
+    ctx = t->data;
+
+    shim_log_error(&ctx->log, SHIM_LOG_WARN, 0,
+                   "stop timeout: killing %u instances", ctx->ninstances);
+
+    shim_instance_kill_all(ctx, "stop timeout");
+}
+
+
+static int
+shim_pid_file(shim_ctx_t *ctx)
+{
+    int     fd, n;
+    char    buf[32];
+
+    fd = open(ctx->conf.pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+              0644);
+    if (fd == -1) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
+                       "cannot open \"%s\"", ctx->conf.pid_file);
+        return -1;
+    }
+
+    n = snprintf(buf, sizeof(buf), "%d\n", (int) getpid());
+
+    if (write(fd, buf, (size_t) n) != n) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
+                       "cannot write \"%s\"", ctx->conf.pid_file);
+        close(fd);
+        unlink(ctx->conf.pid_file);
+        return -1;
+    }
+
+    close(fd);
+
+    ctx->pid_file_written = 1;
+
+    return 0;
+}
+
+
+static void
+shim_cleanup(shim_ctx_t *ctx)
+{
+    shim_listen_close(ctx);
+    shim_control_close_all(ctx);
+
+    if (ctx->functions.buckets != NULL) {
+        shim_function_table_free(&ctx->functions);
+    }
+
+    if (ctx->signal_fd != -1) {
+        close(ctx->signal_fd);
+    }
+
+    if (ctx->devnull != -1) {
+        close(ctx->devnull);
+    }
+
+    if (ctx->pid_file_written && unlink(ctx->conf.pid_file) == -1) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
+                       "unlink() of \"%s\" failed", ctx->conf.pid_file);
+    }
+
+    shim_loop_free(&ctx->loop);
+
+    free(ctx->packet);
+    free(ctx->out);
+    free(ctx->conf.runtime_dir);
+
+    shim_log_close(&ctx->log);
+}

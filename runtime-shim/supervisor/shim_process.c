@@ -1,0 +1,266 @@
+/*
+ * Starting instance processes, see shim_process.h.
+ *
+ * The child runs an ordered list of steps and any failure ends it the same
+ * way: an ERROR frame on the channel naming the step and errno, then
+ * _exit(127), so that the supervisor logs the real cause and not just
+ * "exited with status 127".
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+
+#define SHIM_CHILD_NOFILE  1024
+
+
+static void shim_process_child(const shim_spawn_t *sp, pid_t parent)
+    __attribute__((noreturn));
+static void shim_process_fail(int channel, const char *step,
+    const char *arg, int err) __attribute__((noreturn));
+
+
+pid_t
+shim_process_spawn(const shim_spawn_t *sp, int *err)
+{
+    pid_t  pid, parent;
+
+    parent = getpid();
+
+    pid = fork();
+
+    if (pid == -1) {
+        *err = errno;
+        return -1;
+    }
+
+    if (pid == 0) {
+        shim_process_child(sp, parent);
+    }
+
+    *err = 0;
+
+    return pid;
+}
+
+
+static void
+shim_process_child(const shim_spawn_t *sp, pid_t parent)
+{
+    int            chan;
+    rlim_t         nofile, max;
+    sigset_t       set;
+    struct rlimit  rl;
+
+    chan = sp->channel;
+
+    /*
+     * The supervisor blocks the signals it reads from its signalfd and
+     * ignores SIGPIPE; both would survive execve().
+     */
+
+    sigemptyset(&set);
+
+    if (sigprocmask(SIG_SETMASK, &set, NULL) == -1) {
+        shim_process_fail(chan, "sigprocmask", NULL, errno);
+    }
+
+    if (signal(SIGPIPE, SIG_DFL) == SIG_ERR) {
+        shim_process_fail(chan, "signal", NULL, errno);
+    }
+
+    /* 0, 1 and 2 first: the sources are all above 2 */
+
+    if (dup2(sp->devnull, STDIN_FILENO) == -1) {
+        shim_process_fail(chan, "dup2(stdin)", NULL, errno);
+    }
+
+    if (sp->log_fd != -1
+        && (dup2(sp->log_fd, STDOUT_FILENO) == -1
+            || dup2(sp->log_fd, STDERR_FILENO) == -1))
+    {
+        shim_process_fail(chan, "dup2(stdout)", NULL, errno);
+    }
+
+    if (chan == SHIM_CHANNEL_FD) {
+        if (fcntl(chan, F_SETFD, 0) == -1) {
+            shim_process_fail(chan, "fcntl(F_SETFD)", NULL, errno);
+        }
+
+    } else {
+        if (dup2(chan, SHIM_CHANNEL_FD) == -1) {
+            shim_process_fail(chan, "dup2(channel)", NULL, errno);
+        }
+
+        chan = SHIM_CHANNEL_FD;
+    }
+
+    /* nothing of the supervisor's leaks: sockets, log, other channels */
+
+    if (close_range(SHIM_CHANNEL_FD + 1, ~0U, 0) == -1) {
+        shim_process_fail(chan, "close_range", NULL, errno);
+    }
+
+    rl.rlim_cur = 0;
+    rl.rlim_max = 0;
+
+    if (setrlimit(RLIMIT_CORE, &rl) == -1) {
+        shim_process_fail(chan, "setrlimit(RLIMIT_CORE)", NULL, errno);
+    }
+
+    /* without CAP_SYS_RESOURCE a limit can only go down */
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+        shim_process_fail(chan, "getrlimit(RLIMIT_NOFILE)", NULL, errno);
+    }
+
+    nofile = SHIM_CHILD_NOFILE;
+
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < nofile) {
+        nofile = rl.rlim_max;
+    }
+
+    rl.rlim_cur = nofile;
+    max = rl.rlim_max;
+    rl.rlim_max = nofile;
+
+    /*
+     * Where the hard limit may not change at all (under valgrind, which
+     * keeps descriptors of its own above it), the soft one still goes down.
+     */
+
+    if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+        rl.rlim_max = max;
+
+        if (errno != EPERM || setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+            shim_process_fail(chan, "setrlimit(RLIMIT_NOFILE)", NULL, errno);
+        }
+    }
+
+    /* groups first: after setuid() there is no right to change them */
+
+    if (sp->drop_privileges) {
+        if (setgroups(0, NULL) == -1) {
+            shim_process_fail(chan, "setgroups", NULL, errno);
+        }
+
+        if (setgid(sp->gid) == -1) {
+            shim_process_fail(chan, "setgid", NULL, errno);
+        }
+
+        if (setuid(sp->uid) == -1) {
+            shim_process_fail(chan, "setuid", NULL, errno);
+        }
+    }
+
+    /*
+     * An instance must not outlive the supervisor.  This comes after
+     * setuid(), which clears the setting, and the parent may have died
+     * before it took effect, hence the check.
+     */
+
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1) {
+        shim_process_fail(chan, "prctl(PR_SET_PDEATHSIG)", NULL, errno);
+    }
+
+    if (getppid() != parent) {
+        _exit(127);
+    }
+
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+        shim_process_fail(chan, "prctl(PR_SET_NO_NEW_PRIVS)", NULL, errno);
+    }
+
+    execve(sp->program, sp->argv, sp->envp);
+
+    shim_process_fail(chan, "execve", sp->program, errno);
+}
+
+
+/*
+ * Runs in the child between fork() and exec: the supervisor is
+ * single-threaded, so snprintf() is safe here.
+ */
+static void
+shim_process_fail(int channel, const char *step, const char *arg, int err)
+{
+    int          n;
+    char         reason[512], json[1200], *p, *last;
+    uint8_t      frame[FAAS_FRAME_HEADER_SIZE + sizeof(json)];
+    const char  *s;
+
+    if (arg != NULL) {
+        snprintf(reason, sizeof(reason), "spawn: %s %s: %s", step, arg,
+                 strerror(err));
+
+    } else {
+        snprintf(reason, sizeof(reason), "spawn: %s: %s", step,
+                 strerror(err));
+    }
+
+    p = json;
+    last = json + sizeof(json) - 3;
+
+    p += snprintf(p, (size_t) (last - p), "{\"reason\":\"");
+
+    for (s = reason; *s && p < last - 6; s++) {
+        if (*s == '"' || *s == '\\') {
+            *p++ = '\\';
+            *p++ = *s;
+
+        } else if ((unsigned char) *s < 0x20) {
+            p += snprintf(p, 7, "\\u%04x", (unsigned char) *s);
+
+        } else {
+            *p++ = *s;
+        }
+    }
+
+    *p++ = '"';
+    *p++ = '}';
+
+    n = (int) (p - json);
+
+    faas_frame_header_encode(frame, FAAS_FRAME_ERROR, (uint32_t) n);
+    memcpy(frame + FAAS_FRAME_HEADER_SIZE, json, (size_t) n);
+
+    (void) send(channel, frame, FAAS_FRAME_HEADER_SIZE + (size_t) n,
+                MSG_NOSIGNAL);
+
+    _exit(127);
+}
+
+
+const char *
+shim_process_status(int status, char *buf, size_t size)
+{
+    int          sig;
+    const char  *abbrev;
+
+    if (WIFEXITED(status)) {
+        snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+
+    } else if (WIFSIGNALED(status)) {
+        sig = WTERMSIG(status);
+        abbrev = sigabbrev_np(sig);
+
+        snprintf(buf, size, "killed by signal %d (SIG%s)", sig,
+                 abbrev ? abbrev : "?");
+
+    } else {
+        snprintf(buf, size, "changed state 0x%x", status);
+    }
+
+    return buf;
+}

@@ -1,0 +1,34 @@
+/*
+ * Starting instance processes: fork, fd hygiene, limits, privileges, exec.
+ */
+
+#ifndef SHIM_PROCESS_H
+#define SHIM_PROCESS_H
+
+#include <sys/types.h>
+
+
+/* the descriptor an instance finds its channel on */
+#define SHIM_CHANNEL_FD  3
+
+
+typedef struct {
+    const char          *program;
+    char *const         *argv;
+    char *const         *envp;
+    int                  channel;         /* the child's end */
+    int                  devnull;
+    int                  log_fd;          /* child's stdout/stderr, or -1 */
+    int                  drop_privileges;
+    uid_t                uid;
+    gid_t                gid;
+} shim_spawn_t;
+
+
+/* returns the child's pid, or -1 with *err set when fork() failed */
+pid_t shim_process_spawn(const shim_spawn_t *sp, int *err);
+
+/* "exited with status 3", "killed by signal 11 (SIGSEGV)" */
+const char *shim_process_status(int status, char *buf, size_t size);
+
+#endif /* SHIM_PROCESS_H */
