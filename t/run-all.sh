@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Runs every test stage against a build: C unit tests, a short fuzz run, the
+# Test::Nginx suites, the suites again with an AddressSanitizer supervisor,
+# and a subset with the supervisor under valgrind.
+#
+#   t/run-all.sh [BUILD]        (./build.sh test calls it after building)
+#
+# FAAS_FUZZ_SECONDS (default 5) sets the fuzz time per target;
+# FAAS_VALGRIND_SUITES the suites run under valgrind; the servers run in
+# $BUILD/t-servroot unless TEST_NGINX_SERVROOT says otherwise.
+
+set -uo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$(cd "${1:-$TOP/build}" && pwd) || exit 1
+SHIM=$TOP/runtime-shim
+
+VALGRIND_SUITES=${FAAS_VALGRIND_SUITES:-t/000-sanity.t t/003-failures.t}
+VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full"
+VALGRIND="$VALGRIND --errors-for-leak-kinds=definite --track-fds=no"
+
+passed=0
+failed=0
+failed_stages=()
+
+export FAAS_BUILD=$BUILD
+# a missing artifact is a failure here, not a skipped suite
+export FAAS_REQUIRE_BUILD=1
+# off t/servroot, so that a prove run by hand in the same tree does not
+# trample on this one
+export TEST_NGINX_SERVROOT=${TEST_NGINX_SERVROOT:-$BUILD/t-servroot}
+
+cd "$TOP" || exit 1
+
+
+stage() {
+    local name=$1 start rc
+    shift
+
+    printf '\n==> %s\n' "$name"
+    start=$(date +%s)
+
+    "$@"
+    rc=$?
+
+    if [ $rc -eq 0 ]; then
+        passed=$((passed + 1))
+        printf '==> %s: ok (%ss)\n' "$name" $(($(date +%s) - start))
+    else
+        failed=$((failed + 1))
+        failed_stages+=("$name")
+        printf '==> %s: FAILED (exit %d)\n' "$name" $rc
+    fi
+}
+
+
+has_target() {
+    make -n -C "$SHIM" BUILD="$BUILD" "$1" > /dev/null 2>&1
+}
+
+
+run_fuzz() {
+    if ! compgen -G "$SHIM/fuzz/*.c" > /dev/null || ! has_target fuzz; then
+        echo "no fuzz targets yet (runtime-shim/fuzz/*.c, make fuzz):" \
+             "skipped"
+        return 0
+    fi
+
+    make -s -C "$SHIM" BUILD="$BUILD" FUZZ_SECONDS="${FAAS_FUZZ_SECONDS:-5}" \
+        fuzz
+}
+
+
+run_prove() {
+    prove -j1 -r t/
+}
+
+
+run_asan() {
+    if [ ! -x "$BUILD/asan/faas-supervisor" ]; then
+        if ! has_target asan; then
+            echo "no asan target in runtime-shim/Makefile: skipped"
+            return 0
+        fi
+
+        make -s -C "$SHIM" BUILD="$BUILD" asan || return 1
+    fi
+
+    FAAS_SUPERVISOR=$BUILD/asan/faas-supervisor \
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+        prove -j1 -r t/
+}
+
+
+run_valgrind() {
+    if ! command -v valgrind > /dev/null; then
+        echo "valgrind is not installed"
+        return 1
+    fi
+
+    # shellcheck disable=SC2086
+    FAAS_SUPERVISOR_WRAPPER=$VALGRIND prove -j1 $VALGRIND_SUITES
+}
+
+
+stage "unit tests" make -s -C "$SHIM" BUILD="$BUILD" unit
+stage "fuzz (${FAAS_FUZZ_SECONDS:-5}s per target)" run_fuzz
+stage "Test::Nginx suites" run_prove
+stage "suites, AddressSanitizer supervisor" run_asan
+stage "suites, supervisor under valgrind" run_valgrind
+
+printf '\n%d passed, %d failed\n' "$passed" "$failed"
+
+if [ $failed -ne 0 ]; then
+    printf 'failed: %s\n' "${failed_stages[@]}"
+    exit 1
+fi
