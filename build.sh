@@ -109,7 +109,10 @@ build_module() {
     log "building ngx_http_faas_module.so"
     make -s -f "$cfgdir/Makefile" -C "$src" -j"$JOBS" modules \
         > "$cfgdir/make.log" 2>&1 || { cat "$cfgdir/make.log"; exit 1; }
-    cp "$cfgdir/ngx_http_faas_module.so" "$BUILD/ngx_http_faas_module.so"
+    # a running nginx maps the old file: replace it, never overwrite it
+    cp "$cfgdir/ngx_http_faas_module.so" "$BUILD/.ngx_http_faas_module.so.new"
+    mv -f "$BUILD/.ngx_http_faas_module.so.new" \
+        "$BUILD/ngx_http_faas_module.so"
 }
 
 
