@@ -126,6 +126,8 @@ main(int argc, char **argv)
         shim_instance_kill_all(&ctx, "supervisor failed");
     }
 
+    shim_process_reap_strays(&ctx.log);
+
     shim_log_error(&ctx.log, SHIM_LOG_NOTICE, 0, "exiting");
 
     shim_cleanup(&ctx);

@@ -7,11 +7,13 @@
  * "exited with status 127".
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -263,4 +265,63 @@ shim_process_status(int status, char *buf, size_t size)
     }
 
     return buf;
+}
+
+
+void
+shim_process_reap_strays(shim_log_t *log)
+{
+    int             status, killed;
+    DIR            *dir;
+    FILE           *f;
+    char            path[64], state;
+    pid_t           pid, ppid, self;
+    struct dirent  *de;
+
+    self = getpid();
+    killed = 0;
+
+    dir = opendir("/proc");
+    if (dir == NULL) {
+        shim_log_error(log, SHIM_LOG_WARN, errno, "opendir(\"/proc\") failed");
+
+    } else {
+        while ((de = readdir(dir)) != NULL) {
+            pid = (pid_t) strtol(de->d_name, NULL, 10);
+            if (pid <= 0) {
+                continue;
+            }
+
+            snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+
+            f = fopen(path, "re");
+            if (f == NULL) {
+                continue;
+            }
+
+            /* "pid (comm) state ppid": comm may hold spaces, not ")" + " " */
+            ppid = 0;
+            if (fscanf(f, "%*d (%*[^)]) %c %d", &state, &ppid) != 2) {
+                ppid = 0;
+            }
+
+            fclose(f);
+
+            if (ppid == self && kill(pid, SIGKILL) == 0) {
+                killed++;
+            }
+        }
+
+        closedir(dir);
+    }
+
+    while ((pid = waitpid(-1, &status, 0)) > 0 || errno == EINTR) {
+        /* reaped */
+    }
+
+    if (killed) {
+        shim_log_error(log, SHIM_LOG_NOTICE, 0,
+                       "killed %d process(es) left behind by instances",
+                       killed);
+    }
 }

@@ -31,4 +31,10 @@ pid_t shim_process_spawn(const shim_spawn_t *sp, int *err);
 /* "exited with status 3", "killed by signal 11 (SIGSEGV)" */
 const char *shim_process_status(int status, char *buf, size_t size);
 
+/*
+ * Kills and reaps every child still left: as a subreaper we adopt what
+ * instances leave behind, and none of it may outlive the supervisor.
+ */
+void shim_process_reap_strays(shim_log_t *log);
+
 #endif /* SHIM_PROCESS_H */
