@@ -24,7 +24,7 @@ NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 DEB_PACKAGES=(
-    build-essential pkg-config clang
+    build-essential pkg-config clang libclang-rt-dev python3
     nginx nginx-dev
     libjansson-dev libseccomp-dev libcmocka-dev
     libtest-base-perl libtext-diff-perl liblist-moreutils-perl
