@@ -8,7 +8,8 @@
 #   ./build.sh test       build, then run every test (unit, fuzz, Test::Nginx)
 #   ./build.sh unit       C unit tests only
 #   ./build.sh fuzz [S]   fuzz targets for S seconds each (default 10)
-#   ./build.sh bench      benchmarks (see bench/README.md)
+#   ./build.sh bench      benchmarks (see bench/README.md; installs php-fpm
+#                         for the FastCGI baseline)
 #   ./build.sh deps       install missing Debian packages only
 #   ./build.sh clean      remove build/
 #
@@ -37,9 +38,10 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 
 
+# deps [EXTRA...]: the packages every command needs, plus EXTRA
 deps() {
     local missing=() p
-    for p in "${DEB_PACKAGES[@]}"; do
+    for p in "${DEB_PACKAGES[@]}" "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
             | grep -q 'install ok installed' || missing+=("$p")
     done
@@ -136,7 +138,8 @@ case "${1:-build}" in
                 make -s -C "$TOP/runtime-shim" BUILD="$BUILD" \
                     FUZZ_SECONDS="${2:-10}" fuzz ;;
     test)       build_all; exec "$TOP/t/run-all.sh" "$BUILD" ;;
-    bench)      build_all; exec "$TOP/bench/run.sh" "$BUILD" ;;
+    bench)      build_all; deps php-fpm
+                exec "$TOP/bench/run.sh" "$BUILD" ;;
     -h|--help|help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' ;;
     *)          die "unknown command '$1' (try ./build.sh help)" ;;
 esac
