@@ -35,7 +35,11 @@ static void ngx_http_faas_json_raw(ngx_http_faas_json_t *j, char *s,
 static void ngx_http_faas_json_string(ngx_http_faas_json_t *j, u_char *p,
     size_t len);
 
+static ngx_int_t ngx_http_faas_upstream_create(ngx_http_request_t *r,
+    ngx_http_faas_loc_conf_t *flcf, ngx_http_faas_ctx_t *ctx,
+    ngx_int_t (*create_request)(ngx_http_request_t *r));
 static ngx_int_t ngx_http_faas_create_request(ngx_http_request_t *r);
+static ngx_int_t ngx_http_faas_status_create_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_faas_reinit_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_faas_body_output_filter(void *data,
     ngx_chain_t *in);
@@ -72,7 +76,6 @@ ngx_http_faas_handler(ngx_http_request_t *r)
     uintptr_t                   n;
     ngx_int_t                   rc;
     ngx_str_t                   name;
-    ngx_http_upstream_t        *u;
     ngx_http_faas_ctx_t        *ctx;
     ngx_http_faas_json_t        json;
     ngx_http_faas_loc_conf_t   *flcf;
@@ -150,31 +153,12 @@ ngx_http_faas_handler(ngx_http_request_t *r)
 
     ctx->request_size = json.len;
 
-    if (ngx_http_upstream_create(r) != NGX_OK) {
+    if (ngx_http_faas_upstream_create(r, flcf, ctx,
+                                      ngx_http_faas_create_request)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    u = r->upstream;
-
-    /* error lines name the function: upstream: "faas://unix:...:NAME" */
-
-    ngx_str_set(&u->schema, "faas://");
-    u->uri = ctx->name;
-    u->output.tag = (ngx_buf_tag_t) &ngx_http_faas_module;
-
-    u->conf = &flcf->upstream;
-
-    u->create_request = ngx_http_faas_create_request;
-    u->reinit_request = ngx_http_faas_reinit_request;
-    u->process_header = ngx_http_faas_process_header;
-    u->abort_request = ngx_http_faas_abort_request;
-    u->finalize_request = ngx_http_faas_finalize_request;
-
-    u->buffering = 0;
-
-    u->input_filter_init = ngx_http_faas_input_filter_init;
-    u->input_filter = ngx_http_faas_input_filter;
-    u->input_filter_ctx = r;
 
     if (!flcf->upstream.request_buffering) {
         r->request_body_no_buffering = 1;
@@ -187,6 +171,164 @@ ngx_http_faas_handler(ngx_http_request_t *r)
     }
 
     return NGX_DONE;
+}
+
+
+/*
+ * Both faas_pass and faas_status talk to the supervisor through one
+ * upstream setup; only the first frame they send differs.
+ */
+
+static ngx_int_t
+ngx_http_faas_upstream_create(ngx_http_request_t *r,
+    ngx_http_faas_loc_conf_t *flcf, ngx_http_faas_ctx_t *ctx,
+    ngx_int_t (*create_request)(ngx_http_request_t *r))
+{
+    ngx_http_upstream_t  *u;
+
+    if (ngx_http_upstream_create(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    u = r->upstream;
+
+    /* error lines name the function: upstream: "faas://unix:...:NAME" */
+
+    ngx_str_set(&u->schema, "faas://");
+    u->uri = ctx->name;
+    u->output.tag = (ngx_buf_tag_t) &ngx_http_faas_module;
+
+    u->conf = &flcf->upstream;
+
+    u->create_request = create_request;
+    u->reinit_request = ngx_http_faas_reinit_request;
+    u->process_header = ngx_http_faas_process_header;
+    u->abort_request = ngx_http_faas_abort_request;
+    u->finalize_request = ngx_http_faas_finalize_request;
+
+    u->buffering = 0;
+
+    u->input_filter_init = ngx_http_faas_input_filter_init;
+    u->input_filter = ngx_http_faas_input_filter;
+    u->input_filter_ctx = r;
+
+    return NGX_OK;
+}
+
+
+/*
+ * faas_status: the same upstream, with a STATUS frame for a request.  The
+ * supervisor answers RESPONSE BODY* END (or ERROR), which the callbacks
+ * of faas_pass relay as they are.
+ */
+
+ngx_int_t
+ngx_http_faas_status_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  format;
+    ngx_http_faas_ctx_t       *ctx;
+    ngx_http_faas_loc_conf_t  *flcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    flcf = ngx_http_get_module_loc_conf(r, ngx_http_faas_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_faas_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_arg(r, (u_char *) "format", sizeof("format") - 1, &format)
+        == NGX_OK)
+    {
+        if (format.len == sizeof("prometheus") - 1
+            && ngx_strncmp(format.data, "prometheus", format.len) == 0)
+        {
+            ctx->prometheus = 1;
+
+        } else if (format.len != sizeof("json") - 1
+                   || ngx_strncmp(format.data, "json", format.len) != 0)
+        {
+            /* a client error: logged at "info", as nginx does */
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "faas_status: unknown format \"%*s\", "
+                          "\"json\" or \"prometheus\" expected",
+                          ngx_min(format.len, 64), format.data);
+            return NGX_HTTP_BAD_REQUEST;
+        }
+    }
+
+    ctx->request = r;
+    ngx_str_set(&ctx->name, "faas_status");
+    faas_frame_parser_init(&ctx->parser);
+
+    /* no DISPATCH comes: RESPONSE or ERROR is the first frame */
+
+    ctx->state = ngx_http_faas_st_response;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_faas_module);
+
+    if (ngx_http_faas_upstream_create(r, flcf, ctx,
+                                      ngx_http_faas_status_create_request)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->main->count++;
+
+    ngx_http_upstream_init(r);
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_faas_status_create_request(ngx_http_request_t *r)
+{
+    size_t                len;
+    ngx_buf_t            *b;
+    ngx_chain_t          *cl;
+    ngx_http_faas_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_faas_module);
+
+    len = ctx->prometheus ? sizeof("{\"format\":\"prometheus\"}") - 1
+                          : sizeof("{\"format\":\"json\"}") - 1;
+
+    b = ngx_create_temp_buf(r->pool, FAAS_FRAME_HEADER_SIZE + len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    faas_frame_header_encode(b->last, FAAS_FRAME_STATUS, (uint32_t) len);
+    b->last += FAAS_FRAME_HEADER_SIZE;
+
+    b->last = ngx_cpymem(b->last, ctx->prometheus
+                                  ? "{\"format\":\"prometheus\"}"
+                                  : "{\"format\":\"json\"}", len);
+    b->last_buf = 1;
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    r->upstream->request_bufs = cl;
+
+    return NGX_OK;
 }
 
 
@@ -574,6 +716,7 @@ ngx_http_faas_reinit_request(ngx_http_request_t *r)
     ctx->start_us = 0;
     ctx->dispatched = 0;
     ctx->cold = 0;
+    ctx->ended = 0;
 
     ctx->busy = NULL;
     ctx->request_sent = 0;
@@ -998,6 +1141,7 @@ ngx_http_faas_process_dispatch(ngx_http_request_t *r,
     }
 
     ctx->dispatched = 1;
+    ctx->dispatch_time = ngx_current_msec;
 
     ngx_log_debug6(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "faas dispatch: function \"%V\" instance:%uL cold:%ui "
@@ -1555,6 +1699,9 @@ ngx_http_faas_input_filter(void *data, ssize_t bytes)
                 u->length = 0;
                 ctx->state = ngx_http_faas_st_done;
 
+                ctx->end_time = ngx_current_msec;
+                ctx->ended = 1;
+
                 if (pos != last) {
                     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                                   "faas: function \"%V\" sent %z bytes "
@@ -1602,6 +1749,17 @@ ngx_http_faas_abort_request(ngx_http_request_t *r)
 static void
 ngx_http_faas_finalize_request(ngx_http_request_t *r, ngx_int_t rc)
 {
+    ngx_http_faas_ctx_t  *ctx;
+
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "finalize http faas request: %i", rc);
+
+    /* an error or an abort ends the call too, for $faas_exec_time */
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_faas_module);
+
+    if (ctx != NULL && ctx->dispatched && !ctx->ended) {
+        ctx->end_time = ngx_current_msec;
+        ctx->ended = 1;
+    }
 }

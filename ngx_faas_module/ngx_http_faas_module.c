@@ -33,6 +33,7 @@ typedef struct {
     ngx_http_faas_loc_conf_t        *conf;
     ngx_str_t                        file;
     ngx_uint_t                       line;
+    ngx_uint_t                       status;   /* faas_status */
 } ngx_http_faas_pass_t;
 
 
@@ -55,9 +56,13 @@ static char *ngx_http_faas_check_timeout(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_faas_check_bounds(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_faas_overload_status(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_faas_c_check_handler(ngx_conf_t *cf,
     ngx_http_faas_function_t *fn);
 static char *ngx_http_faas_pass(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_faas_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 static ngx_int_t ngx_http_faas_valid_name(ngx_str_t *name);
@@ -97,8 +102,30 @@ static ngx_conf_num_bounds_t  ngx_http_faas_max_instances_bounds = {
     ngx_http_faas_check_bounds, 1, 10000
 };
 
+static ngx_conf_num_bounds_t  ngx_http_faas_min_instances_bounds = {
+    ngx_http_faas_check_bounds, 0, 10000
+};
+
+static ngx_conf_num_bounds_t  ngx_http_faas_max_requests_bounds = {
+    ngx_http_faas_check_bounds, 0, 1000000000
+};
+
 static ngx_conf_num_bounds_t  ngx_http_faas_queue_size_bounds = {
     ngx_http_faas_check_bounds, 0, 1000000
+};
+
+/* the sandbox's limits: what the supervisor accepts, see shim_function.h */
+
+static ngx_conf_num_bounds_t  ngx_http_faas_memory_bounds = {
+    ngx_http_faas_check_bounds, 1024 * 1024, 1LL << 50
+};
+
+static ngx_conf_num_bounds_t  ngx_http_faas_tmp_size_bounds = {
+    ngx_http_faas_check_bounds, 4096, 1LL << 50
+};
+
+static ngx_conf_num_bounds_t  ngx_http_faas_pids_bounds = {
+    ngx_http_faas_check_bounds, 1, 4194304
 };
 
 
@@ -148,6 +175,27 @@ static ngx_command_t  ngx_http_faas_function_commands[] = {
       offsetof(ngx_http_faas_function_t, max_instances),
       &ngx_http_faas_max_instances_bounds },
 
+    { ngx_string("min_instances"),
+      NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      0,
+      offsetof(ngx_http_faas_function_t, min_instances),
+      &ngx_http_faas_min_instances_bounds },
+
+    { ngx_string("max_requests"),
+      NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      0,
+      offsetof(ngx_http_faas_function_t, max_requests),
+      &ngx_http_faas_max_requests_bounds },
+
+    { ngx_string("overload_status"),
+      NGX_CONF_TAKE1,
+      ngx_http_faas_overload_status,
+      0,
+      0,
+      NULL },
+
     { ngx_string("queue_size"),
       NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -161,6 +209,34 @@ static ngx_command_t  ngx_http_faas_function_commands[] = {
       0,
       offsetof(ngx_http_faas_function_t, queue_timeout),
       NULL },
+
+    { ngx_string("memory"),
+      NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      0,
+      offsetof(ngx_http_faas_function_t, memory),
+      &ngx_http_faas_memory_bounds },
+
+    { ngx_string("pids"),
+      NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      0,
+      offsetof(ngx_http_faas_function_t, pids),
+      &ngx_http_faas_pids_bounds },
+
+    { ngx_string("network"),
+      NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_http_faas_function_t, network),
+      NULL },
+
+    { ngx_string("tmp_size"),
+      NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      0,
+      offsetof(ngx_http_faas_function_t, tmp_size),
+      &ngx_http_faas_tmp_size_bounds },
 
     { ngx_string("env"),
       NGX_CONF_TAKE2,
@@ -192,6 +268,13 @@ static ngx_command_t  ngx_http_faas_commands[] = {
     { ngx_string("faas_pass"),
       NGX_HTTP_LOC_CONF|NGX_HTTP_LIF_CONF|NGX_CONF_TAKE1,
       ngx_http_faas_pass,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("faas_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_faas_status,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -236,6 +319,13 @@ static ngx_command_t  ngx_http_faas_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_faas_loc_conf_t, upstream.intercept_errors),
+      NULL },
+
+    { ngx_string("faas_ignore_client_abort"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_faas_loc_conf_t, upstream.ignore_client_abort),
       NULL },
 
       ngx_null_command
@@ -455,8 +545,15 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     fn->timeout = NGX_CONF_UNSET_MSEC;
     fn->idle_timeout = NGX_CONF_UNSET_MSEC;
     fn->queue_timeout = NGX_CONF_UNSET_MSEC;
+    fn->memory = NGX_CONF_UNSET_SIZE;
+    fn->tmp_size = NGX_CONF_UNSET_SIZE;
+    fn->pids = NGX_CONF_UNSET;
+    fn->network = NGX_CONF_UNSET;
     fn->max_instances = NGX_CONF_UNSET;
+    fn->min_instances = NGX_CONF_UNSET;
+    fn->max_requests = NGX_CONF_UNSET;
     fn->queue_size = NGX_CONF_UNSET;
+    fn->overload_status = NGX_CONF_UNSET;
     fn->file = cf->conf_file->file.name;
     fn->line = cf->conf_file->line;
 
@@ -493,8 +590,24 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_conf_init_msec_value(fn->timeout, 30000);
     ngx_conf_init_msec_value(fn->idle_timeout, 60000);
     ngx_conf_init_msec_value(fn->queue_timeout, 10000);
+    ngx_conf_init_size_value(fn->memory, 256 * 1024 * 1024);
+    ngx_conf_init_size_value(fn->tmp_size, 16 * 1024 * 1024);
+    ngx_conf_init_value(fn->pids, 64);
+    ngx_conf_init_value(fn->network, 0);
     ngx_conf_init_value(fn->max_instances, 8);
+    ngx_conf_init_value(fn->min_instances, 0);
+    ngx_conf_init_value(fn->max_requests, 0);
     ngx_conf_init_value(fn->queue_size, 64);
+    ngx_conf_init_value(fn->overload_status, NGX_HTTP_SERVICE_UNAVAILABLE);
+
+    if (fn->min_instances > fn->max_instances) {
+        ngx_http_faas_conf_error(cf, &fn->file, fn->line,
+                                 "faas_function \"%V\": \"min_instances\" "
+                                 "%i is greater than \"max_instances\" %i",
+                                 &fn->name, fn->min_instances,
+                                 fn->max_instances);
+        return NGX_CONF_ERROR;
+    }
 
     rv = fn->runtime->check_handler(cf, fn);
 
@@ -778,6 +891,38 @@ ngx_http_faas_check_bounds(ngx_conf_t *cf, void *post, void *data)
 }
 
 
+/* overload is a queue that is full or a wait that timed out */
+
+static char *
+ngx_http_faas_overload_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_faas_function_t *fn = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (fn->overload_status != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n != NGX_HTTP_SERVICE_UNAVAILABLE && n != NGX_HTTP_TOO_MANY_REQUESTS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid overload_status \"%V\" of faas_function "
+                           "\"%V\": it must be 503 or 429",
+                           &value[1], &fn->name);
+        return NGX_CONF_ERROR;
+    }
+
+    fn->overload_status = n;
+
+    return NGX_CONF_OK;
+}
+
+
 /* runtime c: "[FILE.so:]SYMBOL", FILE relative to the code directory */
 
 static char *
@@ -872,6 +1017,10 @@ ngx_http_faas_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
+    if (flcf->status == 1) {
+        return "cannot be used with \"faas_status\" in one location";
+    }
+
     value = cf->args->elts;
 
     fmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_faas_module);
@@ -884,6 +1033,7 @@ ngx_http_faas_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     pass->conf = flcf;
     pass->file = cf->conf_file->file.name;
     pass->line = cf->conf_file->line;
+    pass->status = 0;
     ngx_str_null(&pass->name);
 
     if (ngx_http_script_variables_count(&value[1])) {
@@ -925,6 +1075,48 @@ ngx_http_faas_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (clcf->name.len && clcf->name.data[clcf->name.len - 1] == '/') {
         clcf->auto_redirect = 1;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_faas_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_faas_loc_conf_t *flcf = conf;
+
+    ngx_http_faas_pass_t       *pass;
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_faas_main_conf_t  *fmcf;
+
+    if (flcf->status != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    if (flcf->name.data || flcf->function_name) {
+        return "cannot be used with \"faas_pass\" in one location";
+    }
+
+    fmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_faas_module);
+
+    /* the check that faas_supervisor is there covers it too */
+
+    pass = ngx_array_push(&fmcf->passes);
+    if (pass == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    pass->conf = flcf;
+    pass->file = cf->conf_file->file.name;
+    pass->line = cf->conf_file->line;
+    pass->status = 1;
+    ngx_str_null(&pass->name);
+
+    flcf->status = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    clcf->handler = ngx_http_faas_status_handler;
 
     return NGX_CONF_OK;
 }
@@ -1054,9 +1246,18 @@ ngx_http_faas_function_version(ngx_conf_t *cf, ngx_http_faas_function_t *fn)
     hash = ngx_http_faas_hash_number(hash, "idle_timeout", fn->idle_timeout);
     hash = ngx_http_faas_hash_number(hash, "max_instances",
                                      fn->max_instances);
+    hash = ngx_http_faas_hash_number(hash, "min_instances",
+                                     fn->min_instances);
+    hash = ngx_http_faas_hash_number(hash, "max_requests", fn->max_requests);
     hash = ngx_http_faas_hash_number(hash, "queue_size", fn->queue_size);
+    hash = ngx_http_faas_hash_number(hash, "overload_status",
+                                     fn->overload_status);
     hash = ngx_http_faas_hash_number(hash, "queue_timeout",
                                      fn->queue_timeout);
+    hash = ngx_http_faas_hash_number(hash, "memory", fn->memory);
+    hash = ngx_http_faas_hash_number(hash, "tmp_size", fn->tmp_size);
+    hash = ngx_http_faas_hash_number(hash, "pids", fn->pids);
+    hash = ngx_http_faas_hash_number(hash, "network", fn->network);
 
     if (fn->env) {
         kv = fn->env->elts;
@@ -1187,7 +1388,7 @@ ngx_http_faas_json_function(ngx_http_faas_function_t *fn)
     ngx_keyval_t  *kv;
 
     function = json_pack("{s:s%, s:s%, s:s%, s:s%, s:s%,"
-                         " s:I, s:I, s:I, s:I, s:I}",
+                         " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                          "name", fn->name.data, fn->name.len,
                          "version", fn->version.data, fn->version.len,
                          "runtime", fn->runtime->name.data,
@@ -1198,8 +1399,26 @@ ngx_http_faas_json_function(ngx_http_faas_function_t *fn)
                          "idle_timeout_ms", (json_int_t) fn->idle_timeout,
                          "max_instances", (json_int_t) fn->max_instances,
                          "queue_size", (json_int_t) fn->queue_size,
-                         "queue_timeout_ms", (json_int_t) fn->queue_timeout);
+                         "queue_timeout_ms", (json_int_t) fn->queue_timeout,
+                         "min_instances", (json_int_t) fn->min_instances,
+                         "max_requests", (json_int_t) fn->max_requests,
+                         "overload_status", (json_int_t) fn->overload_status);
     if (function == NULL) {
+        return NULL;
+    }
+
+    /* the sandbox, see docs/security.md */
+
+    if (json_object_set_new(function, "memory",
+                            json_integer((json_int_t) fn->memory)) != 0
+        || json_object_set_new(function, "tmp_size",
+                               json_integer((json_int_t) fn->tmp_size)) != 0
+        || json_object_set_new(function, "pids",
+                               json_integer((json_int_t) fn->pids)) != 0
+        || json_object_set_new(function, "network",
+                               json_integer(fn->network ? 1 : 0)) != 0)
+    {
+        json_decref(function);
         return NULL;
     }
 
@@ -1283,8 +1502,10 @@ ngx_http_faas_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (fmcf->passes.nelts && fmcf->supervisor.data == NULL) {
         ngx_http_faas_conf_error(cf, &pass[0].file, pass[0].line,
-                                 "\"faas_pass\" requires \"faas_supervisor\" "
-                                 "in the http block");
+                                 "\"%s\" requires \"faas_supervisor\" "
+                                 "in the http block",
+                                 pass[0].status ? "faas_status"
+                                                : "faas_pass");
         return NGX_CONF_ERROR;
     }
 
@@ -1361,6 +1582,8 @@ ngx_http_faas_create_loc_conf(ngx_conf_t *cf)
     conf->upstream.buffer_size = NGX_CONF_UNSET_SIZE;
     conf->upstream.request_buffering = NGX_CONF_UNSET;
     conf->upstream.intercept_errors = NGX_CONF_UNSET;
+    conf->upstream.ignore_client_abort = NGX_CONF_UNSET;
+    conf->status = NGX_CONF_UNSET;
 
     conf->upstream.hide_headers = NGX_CONF_UNSET_PTR;
     conf->upstream.pass_headers = NGX_CONF_UNSET_PTR;
@@ -1369,7 +1592,6 @@ ngx_http_faas_create_loc_conf(ngx_conf_t *cf)
 
     conf->upstream.buffering = 0;
     conf->upstream.cyclic_temp_file = 0;
-    conf->upstream.ignore_client_abort = 0;
     conf->upstream.send_lowat = 0;
     conf->upstream.busy_buffers_size = 0;
     conf->upstream.max_temp_file_size = 0;
@@ -1431,6 +1653,9 @@ ngx_http_faas_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->upstream.intercept_errors,
                          prev->upstream.intercept_errors, 0);
 
+    ngx_conf_merge_value(conf->upstream.ignore_client_abort,
+                         prev->upstream.ignore_client_abort, 0);
+
     hash.max_size = 512;
     hash.bucket_size = ngx_align(64, ngx_cacheline_size);
     hash.name = "faas_hide_headers_hash";
@@ -1459,7 +1684,7 @@ ngx_http_faas_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         clcf->handler = ngx_http_faas_handler;
     }
 
-    if (conf->function || conf->function_name) {
+    if (conf->function || conf->function_name || conf->status == 1) {
         fmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_faas_module);
         conf->upstream.upstream = fmcf->upstream;
     }

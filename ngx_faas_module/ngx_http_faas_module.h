@@ -34,8 +34,16 @@ typedef struct {
     ngx_msec_t                      idle_timeout;
     ngx_msec_t                      queue_timeout;
     ngx_int_t                       max_instances;
+    ngx_int_t                       min_instances;
+    ngx_int_t                       max_requests;
     ngx_int_t                       queue_size;
+    ngx_int_t                       overload_status;
     ngx_array_t                    *env;           /* of ngx_keyval_t */
+
+    size_t                          memory;        /* the sandbox */
+    size_t                          tmp_size;
+    ngx_int_t                       pids;
+    ngx_flag_t                      network;
 
     ngx_str_t                       file;          /* where it is defined */
     ngx_uint_t                      line;
@@ -62,6 +70,7 @@ typedef struct {
     ngx_str_t                       name;          /* a literal faas_pass */
     ngx_http_faas_function_t       *function;
     ngx_http_complex_value_t       *function_name; /* faas_pass $variable */
+    ngx_flag_t                      status;        /* faas_status */
 } ngx_http_faas_loc_conf_t;
 
 
@@ -92,12 +101,16 @@ typedef struct {
     uint64_t                        pid;
     uint64_t                        queue_us;
     uint64_t                        start_us;
+    ngx_msec_t                      dispatch_time; /* DISPATCH arrived */
+    ngx_msec_t                      end_time;      /* the response ended */
 
     ngx_chain_t                    *free;          /* request body filter */
     ngx_chain_t                    *busy;
 
     unsigned                        dispatched:1;
     unsigned                        cold:1;
+    unsigned                        ended:1;
+    unsigned                        prometheus:1;  /* faas_status format */
     unsigned                        request_sent:1;
     unsigned                        body_sent:1;
 } ngx_http_faas_ctx_t;
@@ -108,6 +121,7 @@ ngx_http_faas_function_t *ngx_http_faas_find_function(
 size_t ngx_http_faas_utf8_len(u_char *p, u_char *last);
 
 ngx_int_t ngx_http_faas_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_faas_status_handler(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_faas_control_init(ngx_cycle_t *cycle,
     ngx_http_faas_main_conf_t *fmcf);

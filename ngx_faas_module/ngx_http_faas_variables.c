@@ -21,6 +21,13 @@ static ngx_int_t ngx_http_faas_cold_start_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_faas_dispatch_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_faas_time_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+#define NGX_HTTP_FAAS_QUEUE_TIME  0
+#define NGX_HTTP_FAAS_INIT_TIME   1
+#define NGX_HTTP_FAAS_EXEC_TIME   2
 
 
 static ngx_http_variable_t  ngx_http_faas_vars[] = {
@@ -42,14 +49,16 @@ static ngx_http_variable_t  ngx_http_faas_vars[] = {
       offsetof(ngx_http_faas_ctx_t, instance),
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
-    { ngx_string("faas_queue_us"), NULL,
-      ngx_http_faas_dispatch_variable,
-      offsetof(ngx_http_faas_ctx_t, queue_us),
+    { ngx_string("faas_queue_time"), NULL,
+      ngx_http_faas_time_variable, NGX_HTTP_FAAS_QUEUE_TIME,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
-    { ngx_string("faas_start_us"), NULL,
-      ngx_http_faas_dispatch_variable,
-      offsetof(ngx_http_faas_ctx_t, start_us),
+    { ngx_string("faas_init_time"), NULL,
+      ngx_http_faas_time_variable, NGX_HTTP_FAAS_INIT_TIME,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("faas_exec_time"), NULL,
+      ngx_http_faas_time_variable, NGX_HTTP_FAAS_EXEC_TIME,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
@@ -166,6 +175,69 @@ ngx_http_faas_dispatch_variable(ngx_http_request_t *r,
     }
 
     v->len = ngx_sprintf(p, "%uL", *(uint64_t *) ((char *) ctx + data)) - p;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = p;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Seconds with millisecond resolution, as $upstream_response_time.  The
+ * queue and init times are the supervisor's (DISPATCH), the execution
+ * time is nginx's own: from DISPATCH to the end of the response, or to
+ * now while the response is still running (in add_header, say).
+ */
+
+static ngx_int_t
+ngx_http_faas_time_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char               *p;
+    ngx_msec_int_t        ms;
+    ngx_http_faas_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_faas_module);
+
+    if (ctx == NULL || !ctx->dispatched) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    switch (data) {
+
+    case NGX_HTTP_FAAS_QUEUE_TIME:
+        ms = (ngx_msec_int_t) (ctx->queue_us / 1000);
+        break;
+
+    case NGX_HTTP_FAAS_INIT_TIME:
+
+        /* a warm call had no start to wait for */
+
+        if (!ctx->cold) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        ms = (ngx_msec_int_t) (ctx->start_us / 1000);
+        break;
+
+    default: /* NGX_HTTP_FAAS_EXEC_TIME */
+        ms = (ngx_msec_int_t) ((ctx->ended ? ctx->end_time : ngx_current_msec)
+                               - ctx->dispatch_time);
+        break;
+    }
+
+    ms = ngx_max(ms, 0);
+
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + 4);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%T.%03M", (time_t) ms / 1000, ms % 1000) - p;
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;

@@ -6,8 +6,11 @@
 #   t/run-all.sh [BUILD]        (./build.sh test calls it after building)
 #
 # FAAS_FUZZ_SECONDS (default 5) sets the fuzz time per target;
-# FAAS_VALGRIND_SUITES the suites run under valgrind; the servers run in
-# $BUILD/t-servroot unless TEST_NGINX_SERVROOT says otherwise.
+# FAAS_VALGRIND_SUITES the suites run under valgrind (the supervisor's
+# stage and nginx's); FAAS_SHORTIO_SUITES the suites run with socket I/O
+# made short by t/shortio/shortio.so, FAAS_SHORTIO_SEED its seed (printed,
+# random by default); the servers run in $BUILD/t-servroot unless
+# TEST_NGINX_SERVROOT says otherwise.
 
 set -uo pipefail
 
@@ -16,6 +19,8 @@ BUILD=$(cd "${1:-$TOP/build}" && pwd) || exit 1
 SHIM=$TOP/runtime-shim
 
 VALGRIND_SUITES=${FAAS_VALGRIND_SUITES:-t/000-sanity.t t/003-failures.t}
+SHORTIO_SUITES=${FAAS_SHORTIO_SUITES:-t/000-sanity.t t/001-config.t
+                t/002-body.t t/003-failures.t}
 VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full"
 VALGRIND="$VALGRIND --errors-for-leak-kinds=definite --track-fds=no"
 
@@ -77,14 +82,14 @@ run_prove() {
 
 
 run_asan() {
-    if [ ! -x "$BUILD/asan/faas-supervisor" ]; then
-        if ! has_target asan; then
-            echo "no asan target in runtime-shim/Makefile: skipped"
-            return 0
-        fi
-
-        make -s -C "$SHIM" BUILD="$BUILD" asan || return 1
+    if ! has_target asan; then
+        echo "no asan target in runtime-shim/Makefile: skipped"
+        return 0
     fi
+
+    # always: make is incremental, and a binary left from an older tree
+    # would test old code
+    make -s -C "$SHIM" BUILD="$BUILD" asan || return 1
 
     FAAS_SUPERVISOR=$BUILD/asan/faas-supervisor \
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
@@ -98,8 +103,42 @@ run_valgrind() {
         return 1
     fi
 
+    # valgrind does not know seccomp(2), which libseccomp calls: the
+    # supervisor runs unsandboxed here (the sandbox has its own suite)
     # shellcheck disable=SC2086
-    FAAS_SUPERVISOR_WRAPPER=$VALGRIND prove -j1 $VALGRIND_SUITES
+    FAAS_SUPERVISOR_WRAPPER=$VALGRIND FAAS_SUPERVISOR_ARGS="--sandbox off" \
+        prove -j1 $VALGRIND_SUITES
+}
+
+
+# Every read and write on a stream socket of nginx, the supervisor and the
+# C runtime moves one byte or fails with EAGAIN at random, so that every
+# resume path runs.  The sandbox's minimal root would hide shortio.so from
+# the instances, so the supervisor runs unsandboxed here.
+run_shortio() {
+    local seed=${FAAS_SHORTIO_SEED:-$RANDOM}
+
+    make -s -C "$SHIM" BUILD="$BUILD" shortio || return 1
+
+    echo "FAAS_SHORTIO_SEED=$seed"
+
+    # shellcheck disable=SC2086
+    LD_PRELOAD=$BUILD/shortio.so FAAS_SHORTIO_SEED=$seed \
+    FAAS_SUPERVISOR_ARGS="--sandbox off" \
+        prove -j1 $SHORTIO_SUITES
+}
+
+
+# nginx itself under memcheck, as Test::Nginx's TEST_NGINX_USE_VALGRIND
+# does (t/compat implements it), with t/valgrind.suppress
+run_nginx_valgrind() {
+    if ! command -v valgrind > /dev/null; then
+        echo "valgrind is not installed"
+        return 1
+    fi
+
+    # shellcheck disable=SC2086
+    TEST_NGINX_USE_VALGRIND=1 prove -j1 $VALGRIND_SUITES
 }
 
 
@@ -108,6 +147,8 @@ stage "fuzz (${FAAS_FUZZ_SECONDS:-5}s per target)" run_fuzz
 stage "Test::Nginx suites" run_prove
 stage "suites, AddressSanitizer supervisor" run_asan
 stage "suites, supervisor under valgrind" run_valgrind
+stage "suites, short reads and writes" run_shortio
+stage "suites, nginx under valgrind" run_nginx_valgrind
 
 printf '\n%d passed, %d failed\n' "$passed" "$failed"
 

@@ -42,6 +42,7 @@ faas_frame_max_length(uint8_t type)
     case FAAS_FRAME_ERROR:
     case FAAS_FRAME_DISPATCH:
     case FAAS_FRAME_REGISTERED:
+    case FAAS_FRAME_STATUS:
     case FAAS_FRAME_LOAD:
     case FAAS_FRAME_READY:
     case FAAS_FRAME_INVOKE:
@@ -66,6 +67,7 @@ faas_frame_type_name(uint8_t type)
     case FAAS_FRAME_DISPATCH:   return "DISPATCH";
     case FAAS_FRAME_REGISTER:   return "REGISTER";
     case FAAS_FRAME_REGISTERED: return "REGISTERED";
+    case FAAS_FRAME_STATUS:     return "STATUS";
     case FAAS_FRAME_LOAD:       return "LOAD";
     case FAAS_FRAME_READY:      return "READY";
     case FAAS_FRAME_INVOKE:     return "INVOKE";

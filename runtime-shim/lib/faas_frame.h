@@ -34,6 +34,7 @@ typedef enum {
     FAAS_FRAME_DISPATCH   = 0x06,
     FAAS_FRAME_REGISTER   = 0x10,
     FAAS_FRAME_REGISTERED = 0x11,
+    FAAS_FRAME_STATUS     = 0x12,
     FAAS_FRAME_LOAD       = 0x20,
     FAAS_FRAME_READY      = 0x21,
     FAAS_FRAME_INVOKE     = 0x22,

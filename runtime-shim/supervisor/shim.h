@@ -35,8 +35,11 @@ typedef struct shim_control_s   shim_control_t;
 #include "shim_request.h"
 #include "shim_instance.h"
 #include "shim_process.h"
+#include "shim_seccomp.h"
+#include "shim_cgroup.h"
 #include "shim_listen.h"
 #include "shim_control.h"
+#include "shim_status.h"
 
 
 /* "function "hello" instance 3: " starts every line about an instance */
@@ -52,6 +55,7 @@ typedef struct {
     uid_t                uid;              /* the instances' user */
     gid_t                gid;
     char                *runtime_dir;
+    int                  sandbox;          /* namespaces, cgroups, seccomp */
     const char          *log_file;
     const char          *pid_file;
     uint64_t             stop_timeout;     /* ms */
@@ -72,8 +76,13 @@ struct shim_ctx_s {
 
     shim_function_table_t  functions;
 
+    struct sock_fprog    seccomp;          /* compiled once, at start */
+    int                  kmsg;             /* for seccomp kills, or -1 */
+    shim_cgroup_t        cgroup;
+
     shim_queue_t         conns;            /* waiting for their first frame */
     shim_queue_t         controls;
+    shim_queue_t         statuses;         /* status replies being sent */
     shim_queue_t         unregistered;     /* requests awaiting REGISTER */
     shim_queue_t         instances;        /* every live instance */
     unsigned             ninstances;

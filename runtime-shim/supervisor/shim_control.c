@@ -139,6 +139,13 @@ shim_control_register(shim_control_t *c, uint8_t *payload, size_t len)
 
     shim_request_registered(ctx);
 
+    /* reserved instances (min_instances) start as soon as registered */
+
+    for (i = 0; i < c->nfunctions; i++) {
+        c->functions[i]->reserve_paused = 0;
+        shim_function_schedule(ctx, c->functions[i]);
+    }
+
     return 0;
 }
 

@@ -214,6 +214,42 @@ shim_function_parse(json_t *def, const char *runtime_dir, char *err,
 
     fn->timeout = (uint64_t) n;
 
+    /* the sandbox: see docs/security.md */
+
+    if (shim_function_integer(def, "memory", SHIM_MEMORY_MIN,
+                              SHIM_MEMORY_MAX, 0, 256 * 1024 * 1024, &n, err,
+                              errlen) != 0)
+    {
+        goto named_failed;
+    }
+
+    fn->memory = (uint64_t) n;
+
+    if (shim_function_integer(def, "pids", 1, SHIM_PIDS_MAX, 0, 64, &n, err,
+                              errlen) != 0)
+    {
+        goto named_failed;
+    }
+
+    fn->pids = (unsigned) n;
+
+    if (shim_function_integer(def, "network", 0, 1, 0, 0, &n, err, errlen)
+        != 0)
+    {
+        goto named_failed;
+    }
+
+    fn->network = (unsigned) n;
+
+    if (shim_function_integer(def, "tmp_size", SHIM_TMP_SIZE_MIN,
+                              SHIM_MEMORY_MAX, 0, 16 * 1024 * 1024, &n, err,
+                              errlen) != 0)
+    {
+        goto named_failed;
+    }
+
+    fn->tmp_size = (uint64_t) n;
+
     if (shim_function_integer(def, "idle_timeout_ms", 0, SHIM_TIME_MAX, 0,
                               60000, &n, err, errlen) != 0)
     {
@@ -245,6 +281,35 @@ shim_function_parse(json_t *def, const char *runtime_dir, char *err,
     }
 
     fn->queue_timeout = (uint64_t) n;
+
+    if (shim_function_integer(def, "min_instances", 0, fn->max_instances, 0,
+                              0, &n, err, errlen) != 0)
+    {
+        goto named_failed;
+    }
+
+    fn->min_instances = (unsigned) n;
+
+    if (shim_function_integer(def, "max_requests", 0, SHIM_REQUESTS_MAX, 0,
+                              0, &n, err, errlen) != 0)
+    {
+        goto named_failed;
+    }
+
+    fn->max_requests = (unsigned) n;
+
+    if (shim_function_integer(def, "overload_status", 429, 503, 0, 503, &n,
+                              err, errlen) != 0)
+    {
+        goto named_failed;
+    }
+
+    if (n != 429 && n != 503) {
+        shim_error(err, errlen, "\"overload_status\" must be 429 or 503");
+        goto named_failed;
+    }
+
+    fn->overload_status = (int) n;
 
     if (shim_function_env(def, fn, err, errlen) != 0
         || shim_function_program(fn, runtime_dir, err, errlen) != 0)
@@ -697,4 +762,29 @@ shim_function_unqueue(shim_function_t *fn, shim_request_t *r)
     shim_queue_remove(&r->queue);
     r->queued = 0;
     fn->nwaiting--;
+}
+
+
+void
+shim_function_count_call(shim_function_t *fn, int cold, uint64_t start_us)
+{
+    shim_function_stats_t  *st;
+
+    st = &fn->stats;
+    st->calls++;
+
+    if (!cold) {
+        return;
+    }
+
+    start_us = (start_us < UINT32_MAX) ? start_us : UINT32_MAX;
+
+    st->cold_starts++;
+    st->cold_us_sum += start_us;
+    st->cold_us[st->cold_next] = (uint32_t) start_us;
+    st->cold_next = (st->cold_next + 1) % SHIM_COLD_SAMPLES;
+
+    if (st->ncold < SHIM_COLD_SAMPLES) {
+        st->ncold++;
+    }
 }

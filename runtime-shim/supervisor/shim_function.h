@@ -20,7 +20,40 @@
 #define SHIM_TIME_MAX           9223372036854775LL
 #define SHIM_INSTANCES_MAX      10000
 #define SHIM_QUEUE_MAX          1000000
+#define SHIM_REQUESTS_MAX       1000000000
 #define SHIM_FUNCTIONS_MAX      65536
+/* the sandbox's limits, bytes */
+#define SHIM_MEMORY_MIN         (1024 * 1024)
+#define SHIM_MEMORY_MAX         (1LL << 50)
+#define SHIM_TMP_SIZE_MIN       4096
+#define SHIM_PIDS_MAX           4194304
+
+
+/* the failures faas_status counts, by kind */
+typedef enum {
+    SHIM_FAIL_NONE = 0,
+    SHIM_FAIL_CRASH,                      /* died or misbehaved, not asked */
+    SHIM_FAIL_TIMEOUT,                    /* a call ran past timeout */
+    SHIM_FAIL_QUEUE_FULL,
+    SHIM_FAIL_QUEUE_TIMEOUT,
+    SHIM_FAIL_START_FAILED,               /* no READY: error, death, time */
+    SHIM_FAIL_KINDS
+} shim_fail_e;
+
+
+/* recent cold-start times kept for the percentiles of faas_status */
+#define SHIM_COLD_SAMPLES       256
+
+
+typedef struct {
+    uint64_t             calls;           /* dispatched to an instance */
+    uint64_t             cold_starts;
+    uint64_t             cold_us_sum;
+    uint64_t             failures[SHIM_FAIL_KINDS];
+    uint32_t             cold_us[SHIM_COLD_SAMPLES];  /* a ring */
+    unsigned             ncold;
+    unsigned             cold_next;
+} shim_function_stats_t;
 
 
 struct shim_function_s {
@@ -37,10 +70,18 @@ struct shim_function_s {
     uint64_t             timeout;         /* ms */
     uint64_t             idle_timeout;    /* ms, 0: instances stay */
     uint64_t             queue_timeout;   /* ms, 0: no limit */
+    uint64_t             memory;          /* cgroup limit, bytes */
+    uint64_t             tmp_size;        /* the instance's /tmp, bytes */
+    unsigned             pids;            /* processes and threads */
+    unsigned             network:1;       /* the host's network */
     unsigned             max_instances;
+    unsigned             min_instances;   /* reserved: never reaped */
+    unsigned             max_requests;    /* recycle after; 0: never */
     unsigned             queue_size;
+    int                  overload_status; /* queue full or timed out */
 
     unsigned             refs;            /* control connections */
+    unsigned             reserve_paused:1; /* a reserved start failed */
 
     shim_queue_t         instances;
     unsigned             ninstances;
@@ -50,6 +91,8 @@ struct shim_function_s {
 
     shim_queue_t         waiting;         /* FIFO */
     unsigned             nwaiting;
+
+    shim_function_stats_t  stats;
 };
 
 
@@ -86,6 +129,10 @@ void shim_function_remove(shim_function_table_t *t, shim_function_t *fn);
 /* iteration: start with *bucket = 0 and fn = NULL */
 shim_function_t *shim_function_next(shim_function_table_t *t,
     size_t *bucket, shim_function_t *fn);
+
+/* a call dispatched; a cold one took start_us to start */
+void shim_function_count_call(shim_function_t *fn, int cold,
+    uint64_t start_us);
 
 /* FIFO of requests waiting for an instance; enqueue fails when full */
 int shim_function_enqueue(shim_function_t *fn, shim_request_t *r);

@@ -92,7 +92,9 @@ shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn, shim_request_t *r,
     int                sv[2];
     char             **envp, *argv[2];
     pid_t              pid;
+    const char        *what;
     shim_spawn_t       sp;
+    shim_sandbox_t     sb;
     shim_instance_t   *inst;
 
     inst = calloc(1, sizeof(shim_instance_t));
@@ -152,6 +154,34 @@ shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn, shim_request_t *r,
     sp.drop_privileges = ctx->conf.drop_privileges;
     sp.uid = ctx->conf.uid;
     sp.gid = ctx->conf.gid;
+    sp.sandbox = NULL;
+    sp.seccomp = NULL;
+    sp.cgroup_procs[0] = -1;
+    sp.cgroup_procs[1] = -1;
+
+    if (ctx->conf.sandbox) {
+        sb.code = fn->code;
+        sb.program = fn->program;
+        sb.tmp_size = fn->tmp_size;
+        sb.network = fn->network;
+
+        sp.sandbox = &sb;
+        sp.seccomp = &ctx->seccomp;
+
+        if (shim_cgroup_create(&ctx->cgroup, inst->id, fn->memory, fn->pids,
+                               sp.cgroup_procs, &what)
+            != 0)
+        {
+            *err = errno;
+            shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
+                           SHIM_INST_FMT "sandbox: %s",
+                           SHIM_INST_ARGS(inst), what);
+            close(sv[0]);
+            close(sv[1]);
+            free(envp);
+            goto failed;
+        }
+    }
 
     inst->started = shim_time_now();
 
@@ -160,8 +190,21 @@ shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn, shim_request_t *r,
     free(envp);
     close(sv[1]);
 
+    if (sp.cgroup_procs[0] != -1) {
+        close(sp.cgroup_procs[0]);
+    }
+
+    if (sp.cgroup_procs[1] != -1) {
+        close(sp.cgroup_procs[1]);
+    }
+
     if (pid == -1) {
         close(sv[0]);
+
+        if (ctx->conf.sandbox) {
+            shim_cgroup_remove(&ctx->cgroup, inst->id, &ctx->log);
+        }
+
         goto failed;
     }
 
@@ -196,6 +239,15 @@ shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn, shim_request_t *r,
     }
 
     if (shim_instance_load(inst) != 0) {
+        /*
+         * It died before reading LOAD, of a failed spawn or sandbox step:
+         * its ERROR frame and its exit, read from the channel and SIGCHLD,
+         * say why, and the timer stands behind them.
+         */
+        if (errno == EPIPE) {
+            return 0;
+        }
+
         shim_instance_kill(inst, 502, "cannot load instance %" PRIu64
                            ": %s", inst->id, strerror(errno));
         return 0;
@@ -312,7 +364,7 @@ shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r, int cold)
     size_t            len;
     json_t           *invoke;
     uint8_t           header[FAAS_FRAME_HEADER_SIZE];
-    uint64_t          now, waited;
+    uint64_t          now, waited, begin, queue_us, start_us;
     shim_ctx_t       *ctx;
     struct iovec      iov[3];
     struct msghdr     msg;
@@ -336,11 +388,26 @@ shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r, int cold)
     now = shim_time_now();
     waited = now - r->arrived;
 
+    /*
+     * A cold start began when the instance was started for r, or when r
+     * arrived if it took over a spare that was already starting.
+     */
+
+    if (cold) {
+        begin = (inst->started > r->arrived) ? inst->started : r->arrived;
+        begin = (begin < now) ? begin : now;
+        queue_us = begin - r->arrived;
+        start_us = now - begin;
+
+    } else {
+        queue_us = waited;
+        start_us = 0;
+    }
+
     n = snprintf((char *) ctx->out + FAAS_FRAME_HEADER_SIZE, FAAS_JSON_MAX,
                  "{\"instance\":%" PRIu64 ",\"cold\":%d,\"pid\":%d,"
                  "\"queue_us\":%" PRIu64 ",\"start_us\":%" PRIu64 "}",
-                 inst->id, cold, (int) inst->pid,
-                 cold ? 0 : waited, cold ? waited : 0);
+                 inst->id, cold, (int) inst->pid, queue_us, start_us);
 
     faas_frame_header_encode(ctx->out, FAAS_FRAME_DISPATCH, (uint32_t) n);
 
@@ -416,6 +483,9 @@ shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r, int cold)
                            PRIu64 ": %s", inst->id, strerror(err));
         return -1;
     }
+
+    inst->served++;
+    shim_function_count_call(fn, cold, start_us);
 
     shim_timer_add(&ctx->loop, &inst->timer, fn->timeout);
 
@@ -661,6 +731,8 @@ shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
     shim_timer_cancel(&ctx->loop.timers, &inst->timer);
     shim_queue_remove(&inst->avail);
 
+    inst->function->reserve_paused = 0;
+
     now = shim_time_now();
     r = inst->request;
 
@@ -690,8 +762,9 @@ shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
 static void
 shim_instance_done(shim_instance_t *inst)
 {
-    shim_ctx_t      *ctx;
-    shim_request_t  *r;
+    shim_ctx_t       *ctx;
+    shim_request_t   *r;
+    shim_function_t  *fn;
 
     ctx = inst->ctx;
     r = inst->request;
@@ -706,6 +779,17 @@ shim_instance_done(shim_instance_t *inst)
     }
 
     if (inst->exited) {
+        return;
+    }
+
+    fn = inst->function;
+
+    if (fn->max_requests > 0 && inst->served >= fn->max_requests) {
+        shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
+                       SHIM_INST_FMT "recycled after %" PRIu64 " requests",
+                       SHIM_INST_ARGS(inst), inst->served);
+        shim_instance_quit(inst, "recycled after %" PRIu64 " requests",
+                           inst->served);
         return;
     }
 
@@ -761,10 +845,16 @@ shim_instance_available(shim_instance_t *inst)
 
     inst->state = SHIM_INSTANCE_IDLE;
     inst->idle_since = ctx->loop.now;
+    inst->reserved = 0;
 
     shim_queue_insert_head(&fn->idle, &inst->avail);
 
-    if (fn->idle_timeout > 0) {
+    /* reserved instances are never reaped, see the timer handler too */
+
+    if (shim_function_live(fn) <= fn->min_instances) {
+        inst->reserved = 1;
+
+    } else if (fn->idle_timeout > 0) {
         shim_timer_add(&ctx->loop, &inst->timer, fn->idle_timeout);
     }
 }
@@ -816,6 +906,17 @@ shim_instance_kill(shim_instance_t *inst, int status, const char *fmt, ...)
     shim_request_t  *r;
 
     ctx = inst->ctx;
+
+    /* counted when it is reaped; a stop or a late QUIT is no failure */
+
+    if (inst->failure == SHIM_FAIL_NONE && !ctx->stopping) {
+        if (inst->state == SHIM_INSTANCE_STARTING) {
+            inst->failure = SHIM_FAIL_START_FAILED;
+
+        } else if (inst->state != SHIM_INSTANCE_QUITTING) {
+            inst->failure = SHIM_FAIL_CRASH;
+        }
+    }
 
     if (!inst->killed && !inst->exited) {
         kill(inst->pid, SIGKILL);
@@ -874,11 +975,20 @@ shim_instance_timer_handler(shim_timer_t *t)
                        SHIM_INST_FMT "timed out after %" PRIu64 " ms "
                        "serving request %s, killed", SHIM_INST_ARGS(inst),
                        fn->timeout, r ? r->id : "-");
+        inst->failure = SHIM_FAIL_TIMEOUT;
         shim_instance_kill(inst, 504, "function \"%s\" timed out after %"
                            PRIu64 " ms", fn->name, fn->timeout);
         break;
 
     case SHIM_INSTANCE_IDLE:
+        if (shim_function_live(fn) <= fn->min_instances) {
+            shim_log_error(&ctx->log, SHIM_LOG_DEBUG, 0,
+                           SHIM_INST_FMT "idle, kept as one of %u reserved",
+                           SHIM_INST_ARGS(inst), fn->min_instances);
+            inst->reserved = 1;
+            break;
+        }
+
         shim_log_error(&ctx->log, SHIM_LOG_DEBUG, 0,
                        SHIM_INST_FMT "idle for %" PRIu64 " ms, quitting",
                        SHIM_INST_ARGS(inst), fn->idle_timeout);
@@ -969,7 +1079,7 @@ shim_instance_reap(shim_ctx_t *ctx)
 static void
 shim_instance_died(shim_instance_t *inst, int status)
 {
-    char              how[64];
+    char              how[64], *name;
     shim_ctx_t       *ctx;
     shim_request_t   *r;
     shim_function_t  *fn;
@@ -985,7 +1095,41 @@ shim_instance_died(shim_instance_t *inst, int status)
 
     shim_process_status(status, how, sizeof(how));
 
+    /*
+     * A seccomp kill names its call in the kernel's log; the OOM killer's
+     * SIGKILL looks like any other, but the cgroup counted it.
+     */
+
+    if (ctx->conf.sandbox) {
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
+            name = shim_seccomp_killed_by(ctx->kmsg, inst->pid);
+
+            if (name != NULL) {
+                snprintf(how, sizeof(how), "killed by seccomp (SIGSYS) in "
+                         "%s()", name);
+                free(name);
+            }
+        }
+
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL
+            && !inst->killed && shim_cgroup_oom(&ctx->cgroup, inst->id))
+        {
+            snprintf(how, sizeof(how), "out of memory (memory limit %"
+                     PRIu64 " bytes)", fn->memory);
+        }
+
+        shim_cgroup_remove(&ctx->cgroup, inst->id, &ctx->log);
+    }
+
     r = inst->request;
+
+    if (inst->failure != SHIM_FAIL_NONE) {
+        fn->stats.failures[inst->failure]++;
+
+    } else if (inst->quit_reason[0] == '\0' && !inst->killed) {
+        fn->stats.failures[inst->state == SHIM_INSTANCE_STARTING
+                           ? SHIM_FAIL_START_FAILED : SHIM_FAIL_CRASH]++;
+    }
 
     if (inst->quit_reason[0] != '\0') {
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
@@ -1003,6 +1147,9 @@ shim_instance_died(shim_instance_t *inst, int status)
                        SHIM_INST_ARGS(inst), how);
 
     } else if (inst->state == SHIM_INSTANCE_STARTING) {
+        /* no restart loop: the next registration tries the reserve again */
+        fn->reserve_paused = 1;
+
         shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
                        SHIM_INST_FMT "failed to start: %s (pid %d)",
                        SHIM_INST_ARGS(inst), inst->error ? inst->error : how,
@@ -1076,12 +1223,32 @@ shim_function_schedule(shim_ctx_t *ctx, shim_function_t *fn)
         shim_timer_cancel(&ctx->loop.timers, &r->timer);
 
         if (shim_instance_start(ctx, fn, r, &err) != 0) {
+            fn->stats.failures[SHIM_FAIL_START_FAILED]++;
             shim_log_error(&ctx->log, SHIM_LOG_ERROR, err,
                            "function \"%s\": cannot start an instance",
                            fn->name);
             shim_request_fail(r, 502, 0, "cannot start an instance: %s",
                               strerror(err));
         }
+    }
+
+    while (fn->refs > 0 && !ctx->stopping && !fn->reserve_paused
+           && fn->ninstances < fn->max_instances
+           && shim_function_live(fn) < fn->min_instances)
+    {
+        if (shim_instance_start(ctx, fn, NULL, &err) != 0) {
+            fn->stats.failures[SHIM_FAIL_START_FAILED]++;
+            shim_log_error(&ctx->log, SHIM_LOG_ERROR, err,
+                           "function \"%s\": cannot start a reserved "
+                           "instance", fn->name);
+            fn->reserve_paused = 1;
+            break;
+        }
+
+        shim_log_error(&ctx->log, SHIM_LOG_NOTICE, 0,
+                       "function \"%s\": started reserved instance %" PRIu64
+                       " (min_instances %u)", fn->name,
+                       ctx->last_instance_id, fn->min_instances);
     }
 
     if (fn->refs == 0 && fn->ninstances == 0 && fn->nwaiting == 0) {
@@ -1092,6 +1259,30 @@ shim_function_schedule(shim_ctx_t *ctx, shim_function_t *fn)
         shim_function_remove(&ctx->functions, fn);
         shim_function_free(fn);
     }
+}
+
+
+unsigned
+shim_function_live(shim_function_t *fn)
+{
+    unsigned          n;
+    shim_queue_t     *q;
+    shim_instance_t  *inst;
+
+    n = 0;
+
+    for (q = shim_queue_head(&fn->instances);
+         q != shim_queue_sentinel(&fn->instances);
+         q = shim_queue_next(q))
+    {
+        inst = shim_queue_data(q, shim_instance_t, flink);
+
+        if (inst->state != SHIM_INSTANCE_QUITTING) {
+            n++;
+        }
+    }
+
+    return n;
 }
 
 

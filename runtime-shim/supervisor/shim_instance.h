@@ -37,11 +37,15 @@ struct shim_instance_s {
 
     uint64_t             started;         /* us */
     uint64_t             idle_since;      /* us */
+    uint64_t             served;          /* requests dispatched to it */
+    shim_fail_e          failure;         /* why it was killed, counted
+                                             when it is reaped */
 
     char                *error;           /* reason of an ERROR frame */
     char                 quit_reason[64];
 
     unsigned             killed:1;
+    unsigned             reserved:1;      /* idle, kept by min_instances */
     unsigned             exited:1;
 };
 
@@ -70,7 +74,13 @@ void shim_instance_reap(shim_ctx_t *ctx);
 /* the version lost its last registrant: idle instances go */
 void shim_instance_retire(shim_ctx_t *ctx, shim_function_t *fn);
 
-/* starts instances for waiting requests; frees fn once it is unused */
+/* instances that are not quitting: the ones min_instances counts */
+unsigned shim_function_live(shim_function_t *fn);
+
+/*
+ * starts instances for waiting requests and the reserved ones that
+ * min_instances asks for; frees fn once it is unused
+ */
 void shim_function_schedule(shim_ctx_t *ctx, shim_function_t *fn);
 
 void shim_instance_kill_all(shim_ctx_t *ctx, const char *why);

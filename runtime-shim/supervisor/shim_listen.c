@@ -260,7 +260,8 @@ shim_listen_handler(shim_event_t *ev, uint32_t revents)
         c->ctx = ctx;
         shim_frame_reader_init(&c->rd,
                                SHIM_FRAME_TYPE(FAAS_FRAME_REQUEST)
-                               | SHIM_FRAME_TYPE(FAAS_FRAME_REGISTER));
+                               | SHIM_FRAME_TYPE(FAAS_FRAME_REGISTER)
+                               | SHIM_FRAME_TYPE(FAAS_FRAME_STATUS));
         shim_event_init(&c->ev, fd, shim_conn_read_handler, c);
         c->ev.deferred = 1;
         shim_queue_insert_tail(&ctx->conns, &c->link);
@@ -351,6 +352,9 @@ shim_conn_read_handler(shim_event_t *ev, uint32_t revents)
 
     if (type == FAAS_FRAME_REGISTER) {
         shim_control_start(ctx, fd, payload, len);
+
+    } else if (type == FAAS_FRAME_STATUS) {
+        shim_status_start(ctx, fd, payload, len);
 
     } else {
         shim_request_start(ctx, fd, payload, len);

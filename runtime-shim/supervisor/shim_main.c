@@ -61,6 +61,10 @@ static const char  *shim_usage_text =
     "      --stop-timeout TIME   how long busy instances may finish on "
     "SIGTERM\n"
     "                            (default 10s; e.g. 500ms, 30s, 1m)\n"
+    "      --sandbox on|off      namespaces, cgroups and seccomp for "
+    "instances\n"
+    "                            (default on where root can make "
+    "namespaces)\n"
     "  -h, --help                show this help\n"
     "  -V, --version             show the version\n"
     "\n"
@@ -154,7 +158,8 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
         OPT_LOG_FILE,
         OPT_LOG_LEVEL,
         OPT_PID_FILE,
-        OPT_STOP_TIMEOUT
+        OPT_STOP_TIMEOUT,
+        OPT_SANDBOX
     };
 
     static const struct option  options[] = {
@@ -168,6 +173,7 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
         { "log-level",    required_argument, NULL, OPT_LOG_LEVEL },
         { "pid-file",     required_argument, NULL, OPT_PID_FILE },
         { "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+        { "sandbox",      required_argument, NULL, OPT_SANDBOX },
         { "help",         no_argument,       NULL, 'h' },
         { "version",      no_argument,       NULL, 'V' },
         { NULL, 0, NULL, 0 }
@@ -178,6 +184,7 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
     conf->socket_mode = 0660;
     conf->socket_gid = (gid_t) -1;
     conf->stop_timeout = 10000;
+    conf->sandbox = -1;
     *level = SHIM_LOG_INFO;
 
     user = NULL;
@@ -246,6 +253,21 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
             if (shim_conf_parse_time(optarg, &conf->stop_timeout) != 0) {
                 fprintf(stderr, "faas-supervisor: invalid --stop-timeout "
                         "\"%s\"\n", optarg);
+                goto usage;
+            }
+
+            break;
+
+        case OPT_SANDBOX:
+            if (strcmp(optarg, "on") == 0) {
+                conf->sandbox = 1;
+
+            } else if (strcmp(optarg, "off") == 0) {
+                conf->sandbox = 0;
+
+            } else {
+                fprintf(stderr, "faas-supervisor: invalid --sandbox \"%s\", "
+                        "must be \"on\" or \"off\"\n", optarg);
                 goto usage;
             }
 
@@ -325,6 +347,19 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
         }
     }
 
+    if (conf->sandbox != 0 && !shim_sandbox_available()) {
+        if (conf->sandbox == 1) {
+            fprintf(stderr, "faas-supervisor: --sandbox on needs root and "
+                    "namespaces, see docs/security.md\n");
+            goto usage;
+        }
+
+        conf->sandbox = 0;
+
+    } else if (conf->sandbox == -1) {
+        conf->sandbox = 1;
+    }
+
     if (conf->runtime_dir == NULL) {
         conf->runtime_dir = shim_default_runtime_dir();
         if (conf->runtime_dir == NULL) {
@@ -401,9 +436,11 @@ shim_init(shim_ctx_t *ctx)
     ctx->listen_fd = -1;
     ctx->signal_fd = -1;
     ctx->devnull = -1;
+    ctx->kmsg = -1;
 
     shim_queue_init(&ctx->conns);
     shim_queue_init(&ctx->controls);
+    shim_queue_init(&ctx->statuses);
     shim_queue_init(&ctx->unregistered);
     shim_queue_init(&ctx->instances);
 
@@ -427,6 +464,26 @@ shim_init(shim_ctx_t *ctx)
     if (ctx->packet == NULL || ctx->out == NULL) {
         shim_log_error(&ctx->log, SHIM_LOG_ERROR, ENOMEM, "init failed");
         return -1;
+    }
+
+    if (ctx->conf.sandbox) {
+        if (shim_seccomp_compile(&ctx->seccomp, &ctx->log) != 0
+            || shim_cgroup_init(&ctx->cgroup, &ctx->log) != 0)
+        {
+            return -1;
+        }
+
+        ctx->kmsg = shim_seccomp_kmsg_open(&ctx->log);
+
+        shim_log_error(&ctx->log, SHIM_LOG_NOTICE, 0, "sandbox on: pid, "
+                       "mount, ipc, uts (and net) namespaces, seccomp "
+                       "filter of %u instructions",
+                       (unsigned) ctx->seccomp.len);
+
+    } else {
+        shim_log_error(&ctx->log, SHIM_LOG_WARN, 0, "sandbox off: instances "
+                       "run without namespaces, cgroups and seccomp, "
+                       "trusted code only");
     }
 
     ctx->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -604,6 +661,7 @@ shim_stop(shim_ctx_t *ctx, int signo)
 
     shim_listen_close(ctx);
     shim_control_close_all(ctx);
+    shim_status_close_all(ctx);
 
     bucket = 0;
     fn = shim_function_next(&ctx->functions, &bucket, NULL);
@@ -682,6 +740,7 @@ shim_cleanup(shim_ctx_t *ctx)
 {
     shim_listen_close(ctx);
     shim_control_close_all(ctx);
+    shim_status_close_all(ctx);
 
     if (ctx->functions.buckets != NULL) {
         shim_function_table_free(&ctx->functions);
@@ -693,6 +752,13 @@ shim_cleanup(shim_ctx_t *ctx)
 
     if (ctx->devnull != -1) {
         close(ctx->devnull);
+    }
+
+    shim_cgroup_cleanup(&ctx->cgroup, &ctx->log);
+    shim_seccomp_free(&ctx->seccomp);
+
+    if (ctx->kmsg != -1) {
+        close(ctx->kmsg);
     }
 
     if (ctx->pid_file_written && unlink(ctx->conf.pid_file) == -1) {

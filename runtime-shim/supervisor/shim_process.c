@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,6 +33,8 @@ static void shim_process_child(const shim_spawn_t *sp, pid_t parent)
     __attribute__((noreturn));
 static void shim_process_fail(int channel, const char *step,
     const char *arg, int err) __attribute__((noreturn));
+static void shim_process_report(int channel, const char *stage,
+    const char *step, const char *arg, int err) __attribute__((noreturn));
 
 
 pid_t
@@ -40,7 +44,19 @@ shim_process_spawn(const shim_spawn_t *sp, int *err)
 
     parent = getpid();
 
-    pid = fork();
+    /*
+     * clone() without a stack is fork() into new namespaces; the child
+     * never returns through glibc's fork bookkeeping, it only execs.
+     */
+
+    if (sp->sandbox != NULL) {
+        pid = (pid_t) syscall(SYS_clone,
+                              SIGCHLD | shim_sandbox_clone_flags(sp->sandbox),
+                              NULL, NULL, NULL, NULL);
+
+    } else {
+        pid = fork();
+    }
 
     if (pid == -1) {
         *err = errno;
@@ -63,9 +79,18 @@ shim_process_child(const shim_spawn_t *sp, pid_t parent)
     int            chan;
     rlim_t         nofile, max;
     sigset_t       set;
+    const char    *step, *arg;
+    struct pollfd  pfd;
     struct rlimit  rl;
 
     chan = sp->channel;
+
+    /* first, so that all the child allocates is charged to its limits */
+
+    if (shim_cgroup_join(sp->cgroup_procs) != 0) {
+        shim_process_report(chan, "sandbox", "joining the cgroup", NULL,
+                            errno);
+    }
 
     /*
      * The supervisor blocks the signals it reads from its signalfd and
@@ -114,6 +139,12 @@ shim_process_child(const shim_spawn_t *sp, pid_t parent)
         shim_process_fail(chan, "close_range", NULL, errno);
     }
 
+    if (sp->sandbox != NULL
+        && shim_sandbox_root(sp->sandbox, &step, &arg) != 0)
+    {
+        shim_process_report(chan, "sandbox", step, arg, errno);
+    }
+
     rl.rlim_cur = 0;
     rl.rlim_max = 0;
 
@@ -150,6 +181,21 @@ shim_process_child(const shim_spawn_t *sp, pid_t parent)
         }
     }
 
+    /* a file may fill /tmp, no more: past it, SIGXFSZ */
+
+    if (sp->sandbox != NULL) {
+        rl.rlim_cur = sp->sandbox->tmp_size + 1024 * 1024;
+        rl.rlim_max = rl.rlim_cur;
+
+        if (setrlimit(RLIMIT_FSIZE, &rl) == -1) {
+            shim_process_fail(chan, "setrlimit(RLIMIT_FSIZE)", NULL, errno);
+        }
+
+        if (shim_sandbox_drop_bounding(&step) != 0) {
+            shim_process_report(chan, "sandbox", step, NULL, errno);
+        }
+    }
+
     /* groups first: after setuid() there is no right to change them */
 
     if (sp->drop_privileges) {
@@ -166,6 +212,10 @@ shim_process_child(const shim_spawn_t *sp, pid_t parent)
         }
     }
 
+    if (sp->sandbox != NULL && shim_sandbox_drop_caps(&step) != 0) {
+        shim_process_report(chan, "sandbox", step, NULL, errno);
+    }
+
     /*
      * An instance must not outlive the supervisor.  This comes after
      * setuid(), which clears the setting, and the parent may have died
@@ -176,12 +226,34 @@ shim_process_child(const shim_spawn_t *sp, pid_t parent)
         shim_process_fail(chan, "prctl(PR_SET_PDEATHSIG)", NULL, errno);
     }
 
-    if (getppid() != parent) {
-        _exit(127);
+    if (sp->sandbox == NULL) {
+        if (getppid() != parent) {
+            _exit(127);
+        }
+
+    } else {
+        /*
+         * As pid 1 of its namespace the child sees no parent at all, but
+         * the supervisor's end of the channel hangs up when it dies.
+         */
+
+        pfd.fd = chan;
+        pfd.events = 0;
+
+        if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP)) {
+            _exit(127);
+        }
     }
 
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
         shim_process_fail(chan, "prctl(PR_SET_NO_NEW_PRIVS)", NULL, errno);
+    }
+
+    /* last: the filter need allow none of the steps above */
+
+    if (sp->seccomp != NULL && shim_seccomp_load(sp->seccomp) != 0) {
+        shim_process_report(chan, "sandbox", "loading the seccomp filter",
+                            NULL, errno);
     }
 
     execve(sp->program, sp->argv, sp->envp);
@@ -197,17 +269,33 @@ shim_process_child(const shim_spawn_t *sp, pid_t parent)
 static void
 shim_process_fail(int channel, const char *step, const char *arg, int err)
 {
+    shim_process_report(channel, "spawn", step, arg, err);
+}
+
+
+/* "sandbox: mounting code dir /srv/f: EACCES (Permission denied)" */
+static void
+shim_process_report(int channel, const char *stage, const char *step,
+    const char *arg, int err)
+{
     int          n;
     char         reason[512], json[1200], *p, *last;
     uint8_t      frame[FAAS_FRAME_HEADER_SIZE + sizeof(json)];
-    const char  *s;
+    const char  *s, *name;
 
-    if (arg != NULL) {
-        snprintf(reason, sizeof(reason), "spawn: %s %s: %s", step, arg,
+    if (strcmp(stage, "sandbox") == 0) {
+        name = strerrorname_np(err);
+
+        snprintf(reason, sizeof(reason), "sandbox: %s%s%s: %s (%s)", step,
+                 arg ? " " : "", arg ? arg : "", name ? name : "?",
+                 strerror(err));
+
+    } else if (arg != NULL) {
+        snprintf(reason, sizeof(reason), "%s: %s %s: %s", stage, step, arg,
                  strerror(err));
 
     } else {
-        snprintf(reason, sizeof(reason), "spawn: %s: %s", step,
+        snprintf(reason, sizeof(reason), "%s: %s: %s", stage, step,
                  strerror(err));
     }
 
@@ -256,6 +344,13 @@ shim_process_status(int status, char *buf, size_t size)
     } else if (WIFSIGNALED(status)) {
         sig = WTERMSIG(status);
         abbrev = sigabbrev_np(sig);
+
+        /* only the kernel sends it: the seccomp filter killed the call */
+
+        if (sig == SIGSYS) {
+            snprintf(buf, size, "killed by seccomp (SIGSYS)");
+            return buf;
+        }
 
         snprintf(buf, size, "killed by signal %d (SIG%s)", sig,
                  abbrev ? abbrev : "?");

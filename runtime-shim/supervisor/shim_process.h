@@ -7,6 +7,10 @@
 
 #include <sys/types.h>
 
+#include <linux/filter.h>
+
+#include "shim_sandbox.h"
+
 
 /* the descriptor an instance finds its channel on */
 #define SHIM_CHANNEL_FD  3
@@ -22,6 +26,11 @@ typedef struct {
     int                  drop_privileges;
     uid_t                uid;
     gid_t                gid;
+
+    /* NULL: none of the sandbox, the process is only forked */
+    const shim_sandbox_t     *sandbox;
+    const struct sock_fprog  *seccomp;
+    int                  cgroup_procs[2]; /* -1: none */
 } shim_spawn_t;
 
 

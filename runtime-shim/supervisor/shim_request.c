@@ -239,6 +239,7 @@ shim_request_route(shim_request_t *r)
         }
 
         if (shim_instance_start(ctx, fn, r, &err) != 0) {
+            fn->stats.failures[SHIM_FAIL_START_FAILED]++;
             shim_log_error(&ctx->log, SHIM_LOG_ERROR, err,
                            "function \"%s\": cannot start an instance for "
                            "request %s", fn->name, r->id);
@@ -250,11 +251,12 @@ shim_request_route(shim_request_t *r)
     }
 
     if (shim_function_enqueue(fn, r) != 0) {
+        fn->stats.failures[SHIM_FAIL_QUEUE_FULL]++;
         shim_log_error(&ctx->log, SHIM_LOG_WARN, 0,
                        "function \"%s\": queue full (%u waiting), request %s "
                        "refused", fn->name, fn->nwaiting, r->id);
-        shim_request_fail(r, 503, 1, "queue full (%u waiting)",
-                          fn->nwaiting);
+        shim_request_fail(r, fn->overload_status, 1,
+                          "queue full (%u waiting)", fn->nwaiting);
         return;
     }
 
@@ -367,12 +369,15 @@ shim_request_timer_handler(shim_timer_t *t)
         return;
     }
 
+    r->function->stats.failures[SHIM_FAIL_QUEUE_TIMEOUT]++;
+
     shim_log_error(&ctx->log, SHIM_LOG_WARN, 0,
                    "function \"%s\": request %s: queue timeout after %"
                    PRIu64 " ms", r->function->name, r->id,
                    r->function->queue_timeout);
 
-    shim_request_fail(r, 503, 1, "queue timeout after %" PRIu64 " ms",
+    shim_request_fail(r, r->function->overload_status, 1,
+                      "queue timeout after %" PRIu64 " ms",
                       r->function->queue_timeout);
 }
 

@@ -84,7 +84,69 @@ test_parse_defaults(void **state)
     assert_int_equal(fn->max_instances, 8);
     assert_int_equal(fn->queue_size, 64);
     assert_int_equal(fn->queue_timeout, 10000);
+    assert_int_equal(fn->min_instances, 0);
+    assert_int_equal(fn->max_requests, 0);
+    assert_int_equal(fn->overload_status, 503);
     assert_int_equal(json_array_size(fn->env), 0);
+
+    shim_function_free(fn);
+}
+
+
+static void
+test_parse_capacity(void **state)
+{
+    char              err[256];
+    shim_function_t  *fn;
+
+    (void) state;
+
+    fn = parse(DEF(",\"max_instances\":4,\"min_instances\":4,"
+                   "\"max_requests\":3,\"overload_status\":429"),
+               err, sizeof(err));
+    assert_non_null(fn);
+
+    assert_int_equal(fn->min_instances, 4);
+    assert_int_equal(fn->max_requests, 3);
+    assert_int_equal(fn->overload_status, 429);
+
+    shim_function_free(fn);
+}
+
+
+/* the ring of cold-start samples keeps the most recent ones */
+static void
+test_count_call(void **state)
+{
+    char              err[256];
+    unsigned          i;
+    shim_function_t  *fn;
+
+    (void) state;
+
+    fn = parse(DEF(""), err, sizeof(err));
+    assert_non_null(fn);
+
+    shim_function_count_call(fn, 0, 0);
+    shim_function_count_call(fn, 1, 812);
+
+    assert_int_equal(fn->stats.calls, 2);
+    assert_int_equal(fn->stats.cold_starts, 1);
+    assert_int_equal(fn->stats.ncold, 1);
+    assert_int_equal(fn->stats.cold_us[0], 812);
+
+    for (i = 0; i < SHIM_COLD_SAMPLES + 10; i++) {
+        shim_function_count_call(fn, 1, 1000 + i);
+    }
+
+    assert_int_equal(fn->stats.cold_starts, SHIM_COLD_SAMPLES + 11);
+    assert_int_equal(fn->stats.ncold, SHIM_COLD_SAMPLES);
+    assert_int_equal(fn->stats.cold_next, 11);
+    assert_int_equal(fn->stats.cold_us[10], 1000 + SHIM_COLD_SAMPLES + 9);
+
+    /* more than 2^32 us is kept as the most a sample holds */
+    shim_function_count_call(fn, 1, 1ULL << 40);
+    assert_int_equal(fn->stats.cold_us[11], UINT32_MAX);
 
     shim_function_free(fn);
 }
@@ -150,6 +212,12 @@ test_parse_invalid(void **state)
         { DEF(",\"queue_size\":-1"), "\"queue_size\"" },
         { DEF(",\"queue_size\":1000001"), "\"queue_size\"" },
         { DEF(",\"idle_timeout_ms\":-1"), "\"idle_timeout_ms\"" },
+        { DEF(",\"max_instances\":2,\"min_instances\":3"),
+          "\"min_instances\" must be from 0 to 2" },
+        { DEF(",\"min_instances\":-1"), "\"min_instances\"" },
+        { DEF(",\"max_requests\":-1"), "\"max_requests\"" },
+        { DEF(",\"overload_status\":500"), "\"overload_status\"" },
+        { DEF(",\"overload_status\":\"429\""), "\"overload_status\"" },
         { DEF(",\"env\":{}"), "\"env\" must be an array" },
         { DEF(",\"env\":[[\"A\"]]"), "pairs" },
         { DEF(",\"env\":[[\"A\",1]]"), "pairs" },
@@ -416,6 +484,8 @@ main(void)
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_parse_full),
         cmocka_unit_test(test_parse_defaults),
+        cmocka_unit_test(test_parse_capacity),
+        cmocka_unit_test(test_count_call),
         cmocka_unit_test(test_parse_exec),
         cmocka_unit_test(test_parse_invalid),
         cmocka_unit_test(test_register),

@@ -61,6 +61,8 @@ our $MasterProcessEnabled = $ENV{TEST_NGINX_MASTER_PROCESS} || 'off';
 our $Timeout = $ENV{TEST_NGINX_TIMEOUT} || 3;
 our $TestNginxSleep = $ENV{TEST_NGINX_SLEEP} || 0.015;
 our $WorkerUser = $ENV{TEST_NGINX_WORKER_USER};
+our $EventType = $ENV{TEST_NGINX_EVENT_TYPE};
+our $UseValgrind = $ENV{TEST_NGINX_USE_VALGRIND};
 our $CheckAccumErrLog = $ENV{TEST_NGINX_CHECK_ACCUM_ERR_LOG};
 
 our $RepeatEach = 1;
@@ -94,6 +96,11 @@ our $LogDir = "$ServRoot/logs";
 our $ErrLogFile = "$LogDir/error.log";
 our $AccLogFile = "$LogDir/access.log";
 our $StderrFile = "$LogDir/nginx.stderr";
+our $ValgrindFile = "$LogDir/valgrind.log";
+our @Valgrind;                         # the command prefix of spawn_nginx
+
+# as in the real one: valgrind wants a single process
+$MasterProcessEnabled = 'off' if $UseValgrind;
 our $HtmlDir = "$ServRoot/html";
 our $ConfDir = "$ServRoot/conf";
 our $ConfFile = "$ConfDir/nginx.conf";
@@ -415,6 +422,8 @@ sub write_config_file ($$) {
         }
 EOC
 
+    my $use = defined $EventType ? "use $EventType;" : '';
+
     my $user = '';
     if (defined $WorkerUser) {
         $user = "user $WorkerUser;\n";
@@ -467,6 +476,7 @@ $post_main_config
 
 events {
     accept_mutex off;
+    $use
 
     worker_connections  $WorkerConnections;
 }
@@ -488,12 +498,49 @@ sub spawn_nginx () {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>', '/dev/null';
         open STDERR, '>', $StderrFile;
-        exec $NginxBinary, '-p', "$ServRoot/", '-c', $ConfFile
+        exec @Valgrind, $NginxBinary, '-p', "$ServRoot/", '-c', $ConfFile
             or print STDERR "exec $NginxBinary failed: $!\n";
         POSIX::_exit(127);
     }
 
     return $pid;
+}
+
+
+# Under TEST_NGINX_USE_VALGRIND an nginx that serves runs under memcheck,
+# with t/valgrind.suppress (or ./valgrind.suppress) for nginx's own
+# reports; any error, or a definite leak at exit, makes valgrind exit 99,
+# which fails the block that stops that nginx.  must_die blocks run nginx
+# bare: it exits without freeing anything there.
+sub valgrind_command () {
+    my @cmd = ('valgrind', '-q', '--error-exitcode=99', '--leak-check=full',
+               '--errors-for-leak-kinds=definite',
+               '--show-leak-kinds=definite', '--num-callers=50',
+               '--track-fds=no', "--log-file=$ValgrindFile");
+
+    for my $file ('t/valgrind.suppress', 'valgrind.suppress') {
+        if (-f $file) {
+            push @cmd, "--suppressions=$file";
+            last;
+        }
+    }
+
+    return @cmd;
+}
+
+
+sub check_valgrind ($$) {
+    my ($name, $status) = @_;
+
+    return if !$UseValgrind || $status >> 8 != 99;
+
+    my $report = '';
+    if (open my $in, '<', $ValgrindFile) {
+        $report = do { local $/; <$in> };
+        close $in;
+    }
+
+    Test::More::fail("$name - valgrind reported errors:\n$report");
 }
 
 
@@ -555,7 +602,9 @@ sub stop_process ($$) {
 
     kill SIGQUIT, $pid;
 
-    if (wait_exit($pid, $Timeout)) {
+    # valgrind's leak check at exit takes seconds
+    if (wait_exit($pid, $UseValgrind ? $Timeout + 30 : $Timeout)) {
+        check_valgrind($name, $?);
         warn sprintf("%s - nginx %d exited %.3fs after QUIT\n", $name, $pid,
                      time - $t0) if $Verbose;
         return;
@@ -657,9 +706,10 @@ sub start_nginx ($$) {
     }
 
     my $t0 = time;
+    local @Valgrind = $UseValgrind ? valgrind_command() : ();
     my $pid = spawn_nginx();
 
-    if (wait_for_nginx($pid, $Timeout * 3)) {
+    if (wait_for_nginx($pid, $UseValgrind ? $Timeout * 10 : $Timeout * 3)) {
         warn sprintf("%s - nginx %d accepting after %.3fs\n", $name, $pid,
                      time - $t0) if $Verbose;
         $ChildPid = $pid;

@@ -1,0 +1,420 @@
+/*
+ * Per-instance cgroups, see shim_cgroup.h and docs/security.md.
+ *
+ * The supervisor makes one directory of its own, faas-PID, in each
+ * hierarchy it uses, and one sub-directory per instance, iID, with the
+ * limits written before the child starts.  The child joins by writing "0"
+ * to the cgroup.procs descriptors it inherits, as its very first step, so
+ * that nothing it allocates escapes the limit.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+
+#define SHIM_CGROUP_ROOT      "/sys/fs/cgroup"
+#define SHIM_CGROUP_UNIFIED   "/sys/fs/cgroup/unified"
+
+
+static int shim_cgroup_v2_usable(const char *mount);
+static int shim_cgroup_write(const char *dir, const char *file,
+    const char *value);
+static int shim_cgroup_read(const char *dir, const char *file, char *buf,
+    size_t size);
+static char *shim_cgroup_mkdir(const char *parent, shim_log_t *log);
+
+
+int
+shim_cgroup_init(shim_cgroup_t *cg, shim_log_t *log)
+{
+    const char  *mount;
+
+    cg->mode = SHIM_CGROUP_NONE;
+    cg->memory = NULL;
+    cg->pids = NULL;
+
+    mount = NULL;
+
+    if (shim_cgroup_v2_usable(SHIM_CGROUP_ROOT)) {
+        mount = SHIM_CGROUP_ROOT;
+
+    } else if (shim_cgroup_v2_usable(SHIM_CGROUP_UNIFIED)) {
+        mount = SHIM_CGROUP_UNIFIED;
+    }
+
+    if (mount != NULL) {
+        /* both controllers must reach our directory and its children */
+
+        if (shim_cgroup_write(mount, "cgroup.subtree_control",
+                              "+memory +pids")
+            == 0)
+        {
+            cg->memory = shim_cgroup_mkdir(mount, log);
+
+            if (cg->memory != NULL
+                && shim_cgroup_write(cg->memory, "cgroup.subtree_control",
+                                     "+memory +pids")
+                   == 0)
+            {
+                cg->pids = cg->memory;
+                cg->mode = SHIM_CGROUP_V2;
+
+                shim_log_error(log, SHIM_LOG_NOTICE, 0, "cgroup v2 in "
+                               "effect: memory and pids limits in %s",
+                               cg->memory);
+                return 0;
+            }
+
+            if (cg->memory != NULL) {
+                rmdir(cg->memory);
+                free(cg->memory);
+                cg->memory = NULL;
+            }
+        }
+
+        shim_log_error(log, SHIM_LOG_WARN, errno, "cgroup v2 at %s has "
+                       "memory and pids but they cannot be enabled", mount);
+    }
+
+    if (access(SHIM_CGROUP_ROOT "/memory/cgroup.procs", W_OK) == 0
+        && access(SHIM_CGROUP_ROOT "/pids/cgroup.procs", W_OK) == 0)
+    {
+        cg->memory = shim_cgroup_mkdir(SHIM_CGROUP_ROOT "/memory", log);
+        cg->pids = shim_cgroup_mkdir(SHIM_CGROUP_ROOT "/pids", log);
+
+        if (cg->memory != NULL && cg->pids != NULL) {
+            cg->mode = SHIM_CGROUP_V1;
+
+            shim_log_error(log, SHIM_LOG_NOTICE, 0, "cgroup v1 in effect "
+                           "(v2 lacks memory or pids): limits in %s and %s",
+                           cg->memory, cg->pids);
+            return 0;
+        }
+
+        shim_cgroup_cleanup(cg, log);
+    }
+
+    shim_log_error(log, SHIM_LOG_WARN, 0, "no usable cgroup with memory "
+                   "and pids controllers: instances have no memory and "
+                   "process limits, only rlimits");
+
+    return 0;
+}
+
+
+void
+shim_cgroup_cleanup(shim_cgroup_t *cg, shim_log_t *log)
+{
+    DIR            *dir;
+    char            path[4200];
+    const char     *base[2];
+    struct dirent  *de;
+    unsigned        i;
+
+    base[0] = cg->memory;
+    base[1] = (cg->pids != cg->memory) ? cg->pids : NULL;
+
+    for (i = 0; i < 2; i++) {
+        if (base[i] == NULL) {
+            continue;
+        }
+
+        /* instance directories left by a death not yet reaped */
+
+        dir = opendir(base[i]);
+
+        if (dir != NULL) {
+            while ((de = readdir(dir)) != NULL) {
+                if (de->d_name[0] == 'i' && de->d_type == DT_DIR) {
+                    snprintf(path, sizeof(path), "%s/%s", base[i],
+                             de->d_name);
+                    (void) rmdir(path);
+                }
+            }
+
+            closedir(dir);
+        }
+
+        if (rmdir(base[i]) == -1) {
+            shim_log_error(log, SHIM_LOG_WARN, errno, "rmdir(\"%s\") "
+                           "failed", base[i]);
+        }
+    }
+
+    if (cg->pids != cg->memory) {
+        free(cg->pids);
+    }
+
+    free(cg->memory);
+
+    cg->memory = NULL;
+    cg->pids = NULL;
+    cg->mode = SHIM_CGROUP_NONE;
+}
+
+
+int
+shim_cgroup_create(shim_cgroup_t *cg, uint64_t id, uint64_t memory,
+    unsigned pids, int procs[2], const char **what)
+{
+    int   err;
+    char  mdir[4200], pdir[4200], path[4300], value[32];
+
+    procs[0] = -1;
+    procs[1] = -1;
+
+    if (cg->mode == SHIM_CGROUP_NONE) {
+        return 0;
+    }
+
+    snprintf(mdir, sizeof(mdir), "%s/i%" PRIu64, cg->memory, id);
+    snprintf(pdir, sizeof(pdir), "%s/i%" PRIu64, cg->pids, id);
+
+    *what = "creating the cgroup";
+
+    if (mkdir(mdir, 0755) == -1 && errno != EEXIST) {
+        return -1;
+    }
+
+    if (cg->mode == SHIM_CGROUP_V1
+        && mkdir(pdir, 0755) == -1 && errno != EEXIST)
+    {
+        goto failed;
+    }
+
+    snprintf(value, sizeof(value), "%" PRIu64, memory);
+
+    *what = "setting the memory limit";
+
+    if (cg->mode == SHIM_CGROUP_V2) {
+        if (shim_cgroup_write(mdir, "memory.max", value) != 0) {
+            goto failed;
+        }
+
+        /* a limit that swap would soften is no limit; absent without swap */
+        (void) shim_cgroup_write(mdir, "memory.swap.max", "0");
+
+    } else {
+        if (shim_cgroup_write(mdir, "memory.limit_in_bytes", value) != 0) {
+            goto failed;
+        }
+
+        (void) shim_cgroup_write(mdir, "memory.memsw.limit_in_bytes", value);
+    }
+
+    snprintf(value, sizeof(value), "%u", pids);
+
+    *what = "setting the pids limit";
+
+    if (shim_cgroup_write(pdir, "pids.max", value) != 0) {
+        goto failed;
+    }
+
+    *what = "opening cgroup.procs";
+
+    snprintf(path, sizeof(path), "%s/cgroup.procs", mdir);
+
+    procs[0] = open(path, O_WRONLY | O_CLOEXEC);
+    if (procs[0] == -1) {
+        goto failed;
+    }
+
+    if (cg->mode == SHIM_CGROUP_V1) {
+        snprintf(path, sizeof(path), "%s/cgroup.procs", pdir);
+
+        procs[1] = open(path, O_WRONLY | O_CLOEXEC);
+        if (procs[1] == -1) {
+            goto failed;
+        }
+    }
+
+    return 0;
+
+failed:
+
+    err = errno;
+
+    if (procs[0] != -1) {
+        close(procs[0]);
+        procs[0] = -1;
+    }
+
+    (void) rmdir(mdir);
+
+    if (cg->mode == SHIM_CGROUP_V1) {
+        (void) rmdir(pdir);
+    }
+
+    errno = err;
+
+    return -1;
+}
+
+
+int
+shim_cgroup_join(const int procs[2])
+{
+    unsigned  i;
+
+    for (i = 0; i < 2; i++) {
+        if (procs[i] != -1 && write(procs[i], "0", 1) != 1) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+shim_cgroup_oom(shim_cgroup_t *cg, uint64_t id)
+{
+    char         dir[4200], buf[1024], *p;
+    const char  *file;
+
+    if (cg->mode == SHIM_CGROUP_NONE) {
+        return 0;
+    }
+
+    snprintf(dir, sizeof(dir), "%s/i%" PRIu64, cg->memory, id);
+
+    file = (cg->mode == SHIM_CGROUP_V2) ? "memory.events"
+                                        : "memory.oom_control";
+
+    if (shim_cgroup_read(dir, file, buf, sizeof(buf)) != 0) {
+        return 0;
+    }
+
+    p = strstr(buf, "oom_kill ");
+
+    return p != NULL && strtoull(p + sizeof("oom_kill ") - 1, NULL, 10) > 0;
+}
+
+
+void
+shim_cgroup_remove(shim_cgroup_t *cg, uint64_t id, shim_log_t *log)
+{
+    char  dir[4200];
+
+    if (cg->mode == SHIM_CGROUP_NONE) {
+        return;
+    }
+
+    snprintf(dir, sizeof(dir), "%s/i%" PRIu64, cg->memory, id);
+
+    if (rmdir(dir) == -1 && errno != ENOENT) {
+        shim_log_error(log, SHIM_LOG_WARN, errno, "rmdir(\"%s\") failed",
+                       dir);
+    }
+
+    if (cg->mode == SHIM_CGROUP_V1) {
+        snprintf(dir, sizeof(dir), "%s/i%" PRIu64, cg->pids, id);
+
+        if (rmdir(dir) == -1 && errno != ENOENT) {
+            shim_log_error(log, SHIM_LOG_WARN, errno, "rmdir(\"%s\") "
+                           "failed", dir);
+        }
+    }
+}
+
+
+static int
+shim_cgroup_v2_usable(const char *mount)
+{
+    char  buf[512];
+
+    if (shim_cgroup_read(mount, "cgroup.controllers", buf, sizeof(buf))
+        != 0)
+    {
+        return 0;
+    }
+
+    return strstr(buf, "memory") != NULL && strstr(buf, "pids") != NULL;
+}
+
+
+static char *
+shim_cgroup_mkdir(const char *parent, shim_log_t *log)
+{
+    char  *dir;
+
+    if (asprintf(&dir, "%s/faas-%d", parent, (int) getpid()) == -1) {
+        return NULL;
+    }
+
+    if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+        shim_log_error(log, SHIM_LOG_WARN, errno, "mkdir(\"%s\") failed",
+                       dir);
+        free(dir);
+        return NULL;
+    }
+
+    return dir;
+}
+
+
+static int
+shim_cgroup_write(const char *dir, const char *file, const char *value)
+{
+    int      fd, err;
+    char     path[4200];
+    size_t   len;
+    ssize_t  n;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd == -1) {
+        return -1;
+    }
+
+    len = strlen(value);
+    n = write(fd, value, len);
+    err = errno;
+
+    close(fd);
+
+    if (n != (ssize_t) len) {
+        errno = (n == -1) ? err : EIO;
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+shim_cgroup_read(const char *dir, const char *file, char *buf, size_t size)
+{
+    int      fd;
+    char     path[4200];
+    ssize_t  n;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        return -1;
+    }
+
+    n = read(fd, buf, size - 1);
+
+    close(fd);
+
+    if (n < 0) {
+        return -1;
+    }
+
+    buf[n] = '\0';
+
+    return 0;
+}
