@@ -306,7 +306,7 @@ setup_proxy() {
 
 
 setup_faas() {
-    local f snap=$RUN/faas
+    local f snap=$OUT/snapshot
 
     for f in ngx_http_faas_module.so faas-supervisor faas-runtime-c \
              functions/hello/function.so
@@ -319,7 +319,9 @@ setup_faas() {
 
     # A private copy: a rebuild during the run must not change what is
     # measured, nor crash it (cp over a loaded .so rewrites mapped pages).
-    # The supervisor finds the runtimes beside itself.
+    # The supervisor finds the runtimes beside itself.  Not below /tmp:
+    # instances get a private /tmp, so the sandbox refuses code there.
+    rm -rf "$snap"
     mkdir -p "$snap/functions"
     cp "$BUILD/ngx_http_faas_module.so" "$BUILD/faas-supervisor" \
         "$BUILD"/faas-runtime-* "$snap/"
