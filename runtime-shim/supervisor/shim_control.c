@@ -279,32 +279,20 @@ shim_control_handler(shim_event_t *ev, uint32_t revents)
 static int
 shim_control_flush(shim_control_t *c)
 {
-    ssize_t      n;
+    int          err;
     uint32_t     events;
     shim_ctx_t  *ctx;
 
     ctx = c->ctx;
 
-    while (c->out_sent < c->out_len) {
-        n = send(c->ev.fd, c->out + c->out_sent, c->out_len - c->out_sent,
-                 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-        if (n == -1) {
-            if (errno == EINTR) {
-                continue;
-            }
-
-            if (errno == EAGAIN) {
-                break;
-            }
-
-            shim_log_error(&ctx->log, SHIM_LOG_INFO, errno,
-                           "control connection of pid %lld: send() failed",
-                           c->pid);
-            return -1;
-        }
-
-        c->out_sent += (size_t) n;
+    if (shim_frame_send_some(c->ev.fd, c->out, c->out_len, &c->out_sent,
+                             &err)
+        != 0)
+    {
+        shim_log_error(&ctx->log, SHIM_LOG_INFO, err,
+                       "control connection of pid %lld: send() failed",
+                       c->pid);
+        return -1;
     }
 
     if (c->out_sent == c->out_len) {

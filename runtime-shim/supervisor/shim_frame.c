@@ -208,6 +208,37 @@ shim_frame_send(int fd, const uint8_t *buf, size_t len, int *err)
 
 
 int
+shim_frame_send_some(int fd, const uint8_t *buf, size_t len, size_t *sent,
+    int *err)
+{
+    ssize_t  n;
+
+    while (*sent < len) {
+        n = send(fd, buf + *sent, len - *sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            if (errno == EAGAIN) {
+                break;
+            }
+
+            *err = errno;
+            return -1;
+        }
+
+        *sent += (size_t) n;
+    }
+
+    *err = 0;
+
+    return 0;
+}
+
+
+int
 shim_frame_next(const uint8_t **pos, const uint8_t *last,
     faas_frame_header_t *frame, const uint8_t **payload,
     const char **reason)

@@ -63,6 +63,15 @@ size_t shim_frame_encode_json(uint8_t *buf, faas_frame_type_e type,
 /* sends all of buf without blocking and without SIGPIPE, -1 otherwise */
 int shim_frame_send(int fd, const uint8_t *buf, size_t len, int *err);
 
+/*
+ * Sends what the socket takes of buf[*sent, len) without blocking,
+ * advancing *sent; 0 when done or the socket is full (compare *sent with
+ * len), -1 with *err on an error.  For replies that may be larger than a
+ * socket buffer and are finished on EPOLLOUT.
+ */
+int shim_frame_send_some(int fd, const uint8_t *buf, size_t len,
+    size_t *sent, int *err);
+
 /* splits a packet into frames; -1 on a malformed one */
 int shim_frame_next(const uint8_t **pos, const uint8_t *last,
     faas_frame_header_t *frame, const uint8_t **payload,
