@@ -716,6 +716,7 @@ ngx_http_faas_reinit_request(ngx_http_request_t *r)
     ctx->start_us = 0;
     ctx->dispatched = 0;
     ctx->cold = 0;
+    ctx->prewarmed = 0;
     ctx->ended = 0;
 
     ctx->busy = NULL;
@@ -1094,8 +1095,9 @@ static ngx_int_t
 ngx_http_faas_process_dispatch(ngx_http_request_t *r,
     ngx_http_faas_ctx_t *ctx, json_t *json)
 {
-    char    *invalid;
-    json_t  *cold;
+    char      *invalid;
+    json_t    *cold;
+    uint64_t   prewarmed;
 
     if (ngx_http_faas_json_uint(json, "instance", &ctx->instance) != NGX_OK) {
         invalid = "instance";
@@ -1120,6 +1122,20 @@ ngx_http_faas_process_dispatch(ngx_http_request_t *r,
         invalid = "cold";
         goto failed;
     }
+
+    /* optional: set when an instance of the prewarm pool served */
+
+    prewarmed = 0;
+
+    if (ngx_http_faas_json_uint(json, "prewarmed", &prewarmed)
+        == NGX_ERROR
+        || prewarmed > 1)
+    {
+        invalid = "prewarmed";
+        goto failed;
+    }
+
+    ctx->prewarmed = (prewarmed == 1);
 
     if (ngx_http_faas_json_uint(json, "pid", &ctx->pid) == NGX_ERROR) {
         invalid = "pid";

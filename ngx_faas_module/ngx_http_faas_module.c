@@ -106,6 +106,10 @@ static ngx_conf_num_bounds_t  ngx_http_faas_min_instances_bounds = {
     ngx_http_faas_check_bounds, 0, 10000
 };
 
+static ngx_conf_num_bounds_t  ngx_http_faas_prewarm_bounds = {
+    ngx_http_faas_check_bounds, 0, 10000
+};
+
 static ngx_conf_num_bounds_t  ngx_http_faas_max_requests_bounds = {
     ngx_http_faas_check_bounds, 0, 1000000000
 };
@@ -181,6 +185,13 @@ static ngx_command_t  ngx_http_faas_function_commands[] = {
       0,
       offsetof(ngx_http_faas_function_t, min_instances),
       &ngx_http_faas_min_instances_bounds },
+
+    { ngx_string("prewarm"),
+      NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      0,
+      offsetof(ngx_http_faas_function_t, prewarm),
+      &ngx_http_faas_prewarm_bounds },
 
     { ngx_string("max_requests"),
       NGX_CONF_TAKE1,
@@ -551,6 +562,7 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     fn->network = NGX_CONF_UNSET;
     fn->max_instances = NGX_CONF_UNSET;
     fn->min_instances = NGX_CONF_UNSET;
+    fn->prewarm = NGX_CONF_UNSET;
     fn->max_requests = NGX_CONF_UNSET;
     fn->queue_size = NGX_CONF_UNSET;
     fn->overload_status = NGX_CONF_UNSET;
@@ -596,6 +608,7 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_conf_init_value(fn->network, 0);
     ngx_conf_init_value(fn->max_instances, 8);
     ngx_conf_init_value(fn->min_instances, 0);
+    ngx_conf_init_value(fn->prewarm, 0);
     ngx_conf_init_value(fn->max_requests, 0);
     ngx_conf_init_value(fn->queue_size, 64);
     ngx_conf_init_value(fn->overload_status, NGX_HTTP_SERVICE_UNAVAILABLE);
@@ -606,6 +619,14 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                  "%i is greater than \"max_instances\" %i",
                                  &fn->name, fn->min_instances,
                                  fn->max_instances);
+        return NGX_CONF_ERROR;
+    }
+
+    if (fn->prewarm > fn->max_instances) {
+        ngx_http_faas_conf_error(cf, &fn->file, fn->line,
+                                 "faas_function \"%V\": \"prewarm\" "
+                                 "%i is greater than \"max_instances\" %i",
+                                 &fn->name, fn->prewarm, fn->max_instances);
         return NGX_CONF_ERROR;
     }
 
@@ -1248,6 +1269,7 @@ ngx_http_faas_function_version(ngx_conf_t *cf, ngx_http_faas_function_t *fn)
                                      fn->max_instances);
     hash = ngx_http_faas_hash_number(hash, "min_instances",
                                      fn->min_instances);
+    hash = ngx_http_faas_hash_number(hash, "prewarm", fn->prewarm);
     hash = ngx_http_faas_hash_number(hash, "max_requests", fn->max_requests);
     hash = ngx_http_faas_hash_number(hash, "queue_size", fn->queue_size);
     hash = ngx_http_faas_hash_number(hash, "overload_status",
@@ -1388,7 +1410,7 @@ ngx_http_faas_json_function(ngx_http_faas_function_t *fn)
     ngx_keyval_t  *kv;
 
     function = json_pack("{s:s%, s:s%, s:s%, s:s%, s:s%,"
-                         " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                         " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                          "name", fn->name.data, fn->name.len,
                          "version", fn->version.data, fn->version.len,
                          "runtime", fn->runtime->name.data,
@@ -1401,6 +1423,7 @@ ngx_http_faas_json_function(ngx_http_faas_function_t *fn)
                          "queue_size", (json_int_t) fn->queue_size,
                          "queue_timeout_ms", (json_int_t) fn->queue_timeout,
                          "min_instances", (json_int_t) fn->min_instances,
+                         "prewarm", (json_int_t) fn->prewarm,
                          "max_requests", (json_int_t) fn->max_requests,
                          "overload_status", (json_int_t) fn->overload_status);
     if (function == NULL) {

@@ -35,6 +35,7 @@ typedef struct {
     ngx_msec_t                      queue_timeout;
     ngx_int_t                       max_instances;
     ngx_int_t                       min_instances;
+    ngx_int_t                       prewarm;
     ngx_int_t                       max_requests;
     ngx_int_t                       queue_size;
     ngx_int_t                       overload_status;
@@ -109,6 +110,7 @@ typedef struct {
 
     unsigned                        dispatched:1;
     unsigned                        cold:1;
+    unsigned                        prewarmed:1;
     unsigned                        ended:1;
     unsigned                        prometheus:1;  /* faas_status format */
     unsigned                        request_sent:1;

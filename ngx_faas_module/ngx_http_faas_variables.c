@@ -44,6 +44,10 @@ static ngx_http_variable_t  ngx_http_faas_vars[] = {
       ngx_http_faas_cold_start_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("faas_prewarmed"), NULL,
+      ngx_http_faas_cold_start_variable, 1,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
     { ngx_string("faas_instance"), NULL,
       ngx_http_faas_dispatch_variable,
       offsetof(ngx_http_faas_ctx_t, instance),
@@ -147,7 +151,15 @@ ngx_http_faas_cold_start_variable(ngx_http_request_t *r,
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;
-    v->data = (u_char *) (ctx->cold ? "1" : "0");
+
+    /* data 1: $faas_prewarmed, a call served from the prewarm pool */
+
+    if (data == 1) {
+        v->data = (u_char *) (ctx->prewarmed ? "1" : "0");
+
+    } else {
+        v->data = (u_char *) (ctx->cold ? "1" : "0");
+    }
 
     return NGX_OK;
 }

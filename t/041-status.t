@@ -160,7 +160,8 @@ Test::More::is(JSON::PP::true eq $hello->{registered} ? 1 : 0, 1,
 # a call that arrives just before the DONE of the previous one starts a
 # second instance, which then idles as a spare (see shim_instance.c)
 my $inst = $hello->{instances} // {};
-Test::More::is_deeply([sort keys %$inst], [qw(busy idle reserved starting)],
+Test::More::is_deeply([sort keys %$inst],
+                      [qw(busy idle prewarmed reserved starting)],
                       "TEST 1: hello: instances by state");
 Test::More::cmp_ok($inst->{idle} // 0, '>=', 1,
                    "TEST 1: hello: an idle instance");

@@ -290,6 +290,14 @@ shim_function_parse(json_t *def, const char *runtime_dir, char *err,
 
     fn->min_instances = (unsigned) n;
 
+    if (shim_function_integer(def, "prewarm", 0, fn->max_instances, 0,
+                              0, &n, err, errlen) != 0)
+    {
+        goto named_failed;
+    }
+
+    fn->prewarm = (unsigned) n;
+
     if (shim_function_integer(def, "max_requests", 0, SHIM_REQUESTS_MAX, 0,
                               0, &n, err, errlen) != 0)
     {

@@ -48,6 +48,8 @@ typedef enum {
 typedef struct {
     uint64_t             calls;           /* dispatched to an instance */
     uint64_t             cold_starts;
+    uint64_t             prewarm_hits;    /* first calls of instances
+                                             that were ready before */
     uint64_t             cold_us_sum;
     uint64_t             failures[SHIM_FAIL_KINDS];
     uint32_t             cold_us[SHIM_COLD_SAMPLES];  /* a ring */
@@ -76,6 +78,8 @@ struct shim_function_s {
     unsigned             network:1;       /* the host's network */
     unsigned             max_instances;
     unsigned             min_instances;   /* reserved: never reaped */
+    unsigned             prewarm;         /* ready and idle beyond the
+                                             busy ones */
     unsigned             max_requests;    /* recycle after; 0: never */
     unsigned             queue_size;
     int                  overload_status; /* queue full or timed out */

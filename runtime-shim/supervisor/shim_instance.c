@@ -40,6 +40,7 @@ static void shim_instance_close_channel(shim_instance_t *inst);
 static void shim_instance_died(shim_instance_t *inst, int status);
 static void shim_instance_free(shim_instance_t *inst);
 static char *shim_json_reason(const uint8_t *payload, size_t len);
+static unsigned shim_function_pool(shim_function_t *fn);
 
 
 shim_instance_t *
@@ -360,7 +361,7 @@ shim_instance_environment(shim_instance_t *inst)
 int
 shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r, int cold)
 {
-    int               n, err;
+    int               n, err, prewarmed;
     size_t            len;
     json_t           *invoke;
     uint8_t           header[FAAS_FRAME_HEADER_SIZE];
@@ -404,10 +405,19 @@ shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r, int cold)
         start_us = 0;
     }
 
+    /*
+     * From the pool: ready before r arrived and never served, so r has a
+     * fresh process without having waited for one to start.
+     */
+
+    prewarmed = (!cold && inst->served == 0 && inst->ready != 0
+                 && inst->ready <= r->arrived);
+
     n = snprintf((char *) ctx->out + FAAS_FRAME_HEADER_SIZE, FAAS_JSON_MAX,
-                 "{\"instance\":%" PRIu64 ",\"cold\":%d,\"pid\":%d,"
-                 "\"queue_us\":%" PRIu64 ",\"start_us\":%" PRIu64 "}",
-                 inst->id, cold, (int) inst->pid, queue_us, start_us);
+                 "{\"instance\":%" PRIu64 ",\"cold\":%d,\"prewarmed\":%d,"
+                 "\"pid\":%d,\"queue_us\":%" PRIu64 ",\"start_us\":%"
+                 PRIu64 "}", inst->id, cold, prewarmed, (int) inst->pid,
+                 queue_us, start_us);
 
     faas_frame_header_encode(ctx->out, FAAS_FRAME_DISPATCH, (uint32_t) n);
 
@@ -487,11 +497,16 @@ shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r, int cold)
     inst->served++;
     shim_function_count_call(fn, cold, start_us);
 
+    if (prewarmed) {
+        fn->stats.prewarm_hits++;
+    }
+
     shim_timer_add(&ctx->loop, &inst->timer, fn->timeout);
 
     shim_log_error(&ctx->log, SHIM_LOG_DEBUG, 0,
                    SHIM_INST_FMT "serving request %s%s, waited %" PRIu64
-                   " us", SHIM_INST_ARGS(inst), r->id, cold ? " (cold)" : "",
+                   " us", SHIM_INST_ARGS(inst), r->id,
+                   cold ? " (cold)" : (prewarmed ? " (prewarmed)" : ""),
                    waited);
 
     return 0;
@@ -735,6 +750,7 @@ shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
 
     now = shim_time_now();
     r = inst->request;
+    inst->ready = now;
 
     if (r == NULL) {
         shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
@@ -849,10 +865,16 @@ shim_instance_available(shim_instance_t *inst)
 
     shim_queue_insert_head(&fn->idle, &inst->avail);
 
-    /* reserved instances are never reaped, see the timer handler too */
+    /*
+     * reserved instances are never reaped, nor those the prewarm pool
+     * needs; see the timer handler too
+     */
 
     if (shim_function_live(fn) <= fn->min_instances) {
         inst->reserved = 1;
+
+    } else if (shim_function_pool(fn) <= fn->prewarm) {
+        /* kept without a timer; those beyond the pool have one */
 
     } else if (fn->idle_timeout > 0) {
         shim_timer_add(&ctx->loop, &inst->timer, fn->idle_timeout);
@@ -986,6 +1008,13 @@ shim_instance_timer_handler(shim_timer_t *t)
                            SHIM_INST_FMT "idle, kept as one of %u reserved",
                            SHIM_INST_ARGS(inst), fn->min_instances);
             inst->reserved = 1;
+            break;
+        }
+
+        if (shim_function_pool(fn) <= fn->prewarm) {
+            shim_log_error(&ctx->log, SHIM_LOG_DEBUG, 0,
+                           SHIM_INST_FMT "idle, kept in the prewarm pool "
+                           "of %u", SHIM_INST_ARGS(inst), fn->prewarm);
             break;
         }
 
@@ -1251,6 +1280,8 @@ shim_function_schedule(shim_ctx_t *ctx, shim_function_t *fn)
                        ctx->last_instance_id, fn->min_instances);
     }
 
+    shim_function_prewarm(ctx, fn);
+
     if (fn->refs == 0 && fn->ninstances == 0 && fn->nwaiting == 0) {
         shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
                        "function \"%s\" version %s removed", fn->name,
@@ -1259,6 +1290,60 @@ shim_function_schedule(shim_ctx_t *ctx, shim_function_t *fn)
         shim_function_remove(&ctx->functions, fn);
         shim_function_free(fn);
     }
+}
+
+
+void
+shim_function_prewarm(shim_ctx_t *ctx, shim_function_t *fn)
+{
+    int  err;
+
+    while (fn->refs > 0 && !ctx->stopping && !fn->reserve_paused
+           && fn->ninstances < fn->max_instances
+           && shim_function_pool(fn) < fn->prewarm)
+    {
+        if (shim_instance_start(ctx, fn, NULL, &err) != 0) {
+            fn->stats.failures[SHIM_FAIL_START_FAILED]++;
+            shim_log_error(&ctx->log, SHIM_LOG_ERROR, err,
+                           "function \"%s\": cannot start a prewarmed "
+                           "instance", fn->name);
+            fn->reserve_paused = 1;
+            break;
+        }
+
+        shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
+                       "function \"%s\": started prewarmed instance %"
+                       PRIu64 " (prewarm %u)", fn->name,
+                       ctx->last_instance_id, fn->prewarm);
+    }
+}
+
+
+/* the prewarm pool: idle instances and spares, starting for no request */
+
+static unsigned
+shim_function_pool(shim_function_t *fn)
+{
+    unsigned       n;
+    shim_queue_t  *q;
+
+    n = 0;
+
+    for (q = shim_queue_head(&fn->idle);
+         q != shim_queue_sentinel(&fn->idle);
+         q = shim_queue_next(q))
+    {
+        n++;
+    }
+
+    for (q = shim_queue_head(&fn->spare);
+         q != shim_queue_sentinel(&fn->spare);
+         q = shim_queue_next(q))
+    {
+        n++;
+    }
+
+    return n;
 }
 
 

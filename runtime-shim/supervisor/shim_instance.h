@@ -37,6 +37,7 @@ struct shim_instance_s {
 
     uint64_t             started;         /* us */
     uint64_t             idle_since;      /* us */
+    uint64_t             ready;           /* us, READY came */
     uint64_t             served;          /* requests dispatched to it */
     shim_fail_e          failure;         /* why it was killed, counted
                                              when it is reaped */
@@ -82,6 +83,9 @@ unsigned shim_function_live(shim_function_t *fn);
  * min_instances asks for; frees fn once it is unused
  */
 void shim_function_schedule(shim_ctx_t *ctx, shim_function_t *fn);
+
+/* starts spares until idle and starting ones are as many as prewarm asks */
+void shim_function_prewarm(shim_ctx_t *ctx, shim_function_t *fn);
 
 void shim_instance_kill_all(shim_ctx_t *ctx, const char *why);
 

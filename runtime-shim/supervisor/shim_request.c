@@ -220,6 +220,9 @@ shim_request_route(shim_request_t *r)
             shim_instance_available(inst);
         }
 
+        /* the pool lost an instance: start its replacement */
+        shim_function_prewarm(ctx, fn);
+
         return;
     }
 
@@ -228,6 +231,8 @@ shim_request_route(shim_request_t *r)
             shim_instance_unbind(r);
             shim_request_fail(r, 502, 0, "cannot watch the connection");
         }
+
+        shim_function_prewarm(ctx, fn);
 
         return;
     }

@@ -41,6 +41,7 @@ typedef struct {
     unsigned             idle;
     unsigned             busy;
     unsigned             reserved;
+    unsigned             prewarmed;
     unsigned             nsamples;
     uint32_t             p50;
     uint32_t             p90;
@@ -53,7 +54,7 @@ static const char  *shim_fail_names[SHIM_FAIL_KINDS] = {
 };
 
 static const char  *shim_state_names[] = {
-    "starting", "idle", "busy", "reserved"
+    "starting", "idle", "busy", "reserved", "prewarmed"
 };
 
 
@@ -294,6 +295,11 @@ shim_status_collect(shim_function_t *fn, shim_status_fn_t *s)
         case SHIM_INSTANCE_IDLE:
             if (inst->reserved) {
                 s->reserved++;
+
+            } else if (inst->served == 0) {
+                /* ready, waiting for its first call: the prewarm pool */
+                s->prewarmed++;
+
             } else {
                 s->idle++;
             }
@@ -372,8 +378,8 @@ shim_status_json(shim_function_t **fns, size_t n)
                              (json_int_t) 0, "p50", "p90", "p99");
         }
 
-        f = json_pack("{s:s, s:s, s:b, s:{s:I, s:I, s:I, s:I},"
-                      " s:I, s:I, s:I, s:o*, s:o*}",
+        f = json_pack("{s:s, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:I},"
+                      " s:I, s:I, s:I, s:I, s:o*, s:o*}",
                       "name", fn->name,
                       "version", fn->version,
                       "registered", fn->refs > 0,
@@ -382,9 +388,11 @@ shim_status_json(shim_function_t **fns, size_t n)
                         "idle", (json_int_t) s.idle,
                         "busy", (json_int_t) s.busy,
                         "reserved", (json_int_t) s.reserved,
+                        "prewarmed", (json_int_t) s.prewarmed,
                       "queue_length", (json_int_t) fn->nwaiting,
                       "calls", (json_int_t) fn->stats.calls,
                       "cold_starts", (json_int_t) fn->stats.cold_starts,
+                      "prewarm_hits", (json_int_t) fn->stats.prewarm_hits,
                       "errors", errors,
                       "cold_start_us", cold);
 
@@ -415,7 +423,7 @@ shim_status_prometheus(shim_text_t *t, shim_function_t **fns, size_t n)
 {
     int                k;
     size_t             i;
-    unsigned           counts[4];
+    unsigned           counts[5];
     shim_function_t   *fn;
     shim_status_fn_t   s;
 
@@ -429,8 +437,9 @@ shim_status_prometheus(shim_text_t *t, shim_function_t **fns, size_t n)
         counts[1] = s.idle;
         counts[2] = s.busy;
         counts[3] = s.reserved;
+        counts[4] = s.prewarmed;
 
-        for (k = 0; k < 4; k++) {
+        for (k = 0; k < 5; k++) {
             shim_text_printf(t, "faas_instances");
             shim_text_labels(t, fns[i]);
             shim_text_printf(t, ",state=\"%s\"} %u\n", shim_state_names[k],
@@ -464,6 +473,16 @@ shim_status_prometheus(shim_text_t *t, shim_function_t **fns, size_t n)
         shim_text_printf(t, "faas_cold_starts_total");
         shim_text_labels(t, fns[i]);
         shim_text_printf(t, "} %" PRIu64 "\n", fns[i]->stats.cold_starts);
+    }
+
+    shim_text_printf(t, "# HELP faas_prewarm_hits_total Calls served by a "
+                     "prewarmed instance.\n"
+                     "# TYPE faas_prewarm_hits_total counter\n");
+
+    for (i = 0; i < n; i++) {
+        shim_text_printf(t, "faas_prewarm_hits_total");
+        shim_text_labels(t, fns[i]);
+        shim_text_printf(t, "} %" PRIu64 "\n", fns[i]->stats.prewarm_hits);
     }
 
     shim_text_printf(t, "# HELP faas_errors_total Failures by kind.\n"
@@ -694,30 +713,17 @@ shim_status_timer_handler(shim_timer_t *t)
 static int
 shim_status_flush(shim_status_t *st)
 {
-    ssize_t      n;
+    int          err;
     shim_ctx_t  *ctx;
 
     ctx = st->ctx;
 
-    while (st->sent < st->len) {
-        n = send(st->ev.fd, st->out + st->sent, st->len - st->sent,
-                 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-        if (n == -1) {
-            if (errno == EINTR) {
-                continue;
-            }
-
-            if (errno == EAGAIN) {
-                break;
-            }
-
-            shim_log_error(&ctx->log, SHIM_LOG_INFO, errno,
-                           "status connection: send() failed");
-            return -1;
-        }
-
-        st->sent += (size_t) n;
+    if (shim_frame_send_some(st->ev.fd, st->out, st->len, &st->sent, &err)
+        != 0)
+    {
+        shim_log_error(&ctx->log, SHIM_LOG_INFO, err,
+                       "status connection: send() failed");
+        return -1;
     }
 
     if (st->sent < st->len

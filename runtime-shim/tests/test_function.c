@@ -85,6 +85,7 @@ test_parse_defaults(void **state)
     assert_int_equal(fn->queue_size, 64);
     assert_int_equal(fn->queue_timeout, 10000);
     assert_int_equal(fn->min_instances, 0);
+    assert_int_equal(fn->prewarm, 0);
     assert_int_equal(fn->max_requests, 0);
     assert_int_equal(fn->overload_status, 503);
     assert_int_equal(json_array_size(fn->env), 0);
@@ -102,11 +103,13 @@ test_parse_capacity(void **state)
     (void) state;
 
     fn = parse(DEF(",\"max_instances\":4,\"min_instances\":4,"
-                   "\"max_requests\":3,\"overload_status\":429"),
+                   "\"prewarm\":4,\"max_requests\":3,"
+                   "\"overload_status\":429"),
                err, sizeof(err));
     assert_non_null(fn);
 
     assert_int_equal(fn->min_instances, 4);
+    assert_int_equal(fn->prewarm, 4);
     assert_int_equal(fn->max_requests, 3);
     assert_int_equal(fn->overload_status, 429);
 
@@ -215,6 +218,9 @@ test_parse_invalid(void **state)
         { DEF(",\"max_instances\":2,\"min_instances\":3"),
           "\"min_instances\" must be from 0 to 2" },
         { DEF(",\"min_instances\":-1"), "\"min_instances\"" },
+        { DEF(",\"max_instances\":2,\"prewarm\":3"),
+          "\"prewarm\" must be from 0 to 2" },
+        { DEF(",\"prewarm\":-1"), "\"prewarm\"" },
         { DEF(",\"max_requests\":-1"), "\"max_requests\"" },
         { DEF(",\"overload_status\":500"), "\"overload_status\"" },
         { DEF(",\"overload_status\":\"429\""), "\"overload_status\"" },
