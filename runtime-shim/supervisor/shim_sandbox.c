@@ -76,9 +76,9 @@ shim_sandbox_root(const shim_sandbox_t *sb, const char **step,
     size_t       i;
     const char  *libs[] = { "/lib", "/lib64", "/lib32" };
 
-    /* the instance's own /tmp, /dev and /proc would hide them */
+    /* the instance's own /dev and /proc would hide them */
 
-    *step = "code dir or runtime below /tmp, /dev or /proc";
+    *step = "code dir or runtime below /dev or /proc";
 
     if (shim_sandbox_hidden(sb->code) || shim_sandbox_hidden(sb->program)) {
         *arg = shim_sandbox_hidden(sb->code) ? sb->code : sb->program;
@@ -140,6 +140,28 @@ shim_sandbox_root(const shim_sandbox_t *sb, const char **step,
         }
     }
 
+    *arg = NULL;
+
+    /*
+     * The private /tmp comes before the code and the runtime, so that
+     * either may live below the host's /tmp: their bind mounts then sit
+     * on top of it, read-only and with their own flags.
+     */
+
+    *step = "mounting /tmp";
+    snprintf(opts, sizeof(opts), "size=%llu,mode=1777",
+             (unsigned long long) sb->tmp_size);
+
+    /* noexec: what a function writes it cannot run or map executable */
+
+    if (mkdir("/tmp", 0755) == -1
+        || mount("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                 opts)
+           == -1)
+    {
+        return -1;
+    }
+
     /* the code and the runtime at their own paths: nothing is rewritten */
 
     *arg = sb->code;
@@ -177,20 +199,6 @@ shim_sandbox_root(const shim_sandbox_t *sb, const char **step,
     }
 
     *arg = NULL;
-
-    *step = "mounting /tmp";
-    snprintf(opts, sizeof(opts), "size=%llu,mode=1777",
-             (unsigned long long) sb->tmp_size);
-
-    /* noexec: what a function writes it cannot run or map executable */
-
-    if (mkdir("/tmp", 0755) == -1
-        || mount("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                 opts)
-           == -1)
-    {
-        return -1;
-    }
 
     /* the devices a program expects, bound from the host's */
 
@@ -402,7 +410,7 @@ static int
 shim_sandbox_hidden(const char *path)
 {
     size_t        i, len;
-    const char   *dirs[] = { "/tmp", "/dev", "/proc" };
+    const char   *dirs[] = { "/dev", "/proc" };
 
     for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
         len = strlen(dirs[i]);
