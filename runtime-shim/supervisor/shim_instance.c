@@ -852,10 +852,8 @@ shim_instance_available(shim_instance_t *inst)
         }
     }
 
-    if (fn->refs == 0 || ctx->stopping) {
-        shim_instance_quit(inst, "%s", ctx->stopping
-                                       ? "supervisor is stopping"
-                                       : "version no longer registered");
+    if (ctx->stopping) {
+        shim_instance_quit(inst, "supervisor is stopping");
         return;
     }
 
@@ -864,6 +862,11 @@ shim_instance_available(shim_instance_t *inst)
     inst->reserved = 0;
 
     shim_queue_insert_head(&fn->idle, &inst->avail);
+
+    if (fn->refs == 0) {
+        shim_timer_add(&ctx->loop, &inst->timer, SHIM_RETIRE_GRACE);
+        return;
+    }
 
     /*
      * reserved instances are never reaped, nor those the prewarm pool
@@ -970,6 +973,7 @@ shim_instance_kill(shim_instance_t *inst, int status, const char *fmt, ...)
 static void
 shim_instance_timer_handler(shim_timer_t *t)
 {
+    uint64_t          idle;
     shim_ctx_t       *ctx;
     shim_request_t   *r;
     shim_instance_t  *inst;
@@ -1003,6 +1007,21 @@ shim_instance_timer_handler(shim_timer_t *t)
         break;
 
     case SHIM_INSTANCE_IDLE:
+        if (fn->refs == 0) {
+            shim_instance_quit(inst, "version no longer registered for %d ms",
+                               SHIM_RETIRE_GRACE);
+            break;
+        }
+
+        idle = (ctx->loop.now - inst->idle_since) / 1000;
+
+        if (fn->idle_timeout > 0 && idle < fn->idle_timeout) {
+            /* armed for the retire grace, then registered again */
+            shim_timer_add(&ctx->loop, &inst->timer,
+                           fn->idle_timeout - idle);
+            break;
+        }
+
         if (shim_function_live(fn) <= fn->min_instances) {
             shim_log_error(&ctx->log, SHIM_LOG_DEBUG, 0,
                            SHIM_INST_FMT "idle, kept as one of %u reserved",
@@ -1374,12 +1393,33 @@ shim_function_live(shim_function_t *fn)
 void
 shim_instance_retire(shim_ctx_t *ctx, shim_function_t *fn)
 {
+    shim_queue_t     *q;
     shim_instance_t  *inst;
 
-    while ((inst = shim_instance_get_idle(fn)) != NULL) {
-        shim_instance_quit(inst, "%s", ctx->stopping
-                                       ? "supervisor is stopping"
-                                       : "version no longer registered");
+    if (ctx->stopping) {
+        while ((inst = shim_instance_get_idle(fn)) != NULL) {
+            shim_instance_quit(inst, "supervisor is stopping");
+        }
+
+        shim_function_schedule(ctx, fn);
+        return;
+    }
+
+    /* idle ones, reserved and prewarmed included, go after a grace */
+
+    for (q = shim_queue_head(&fn->idle);
+         q != shim_queue_sentinel(&fn->idle);
+         q = shim_queue_next(q))
+    {
+        inst = shim_queue_data(q, shim_instance_t, avail);
+        inst->reserved = 0;
+
+        if (!shim_timer_armed(&inst->timer)
+            || inst->timer.deadline > ctx->loop.now
+                                      + SHIM_RETIRE_GRACE * 1000)
+        {
+            shim_timer_add(&ctx->loop, &inst->timer, SHIM_RETIRE_GRACE);
+        }
     }
 
     shim_function_schedule(ctx, fn);

@@ -9,6 +9,13 @@
 
 #define SHIM_QUIT_GRACE  1000            /* ms from QUIT to SIGKILL */
 
+/*
+ * How long the idle instances of a version that no nginx worker registers
+ * any more are kept: an nginx restart, or a reload whose old workers exit
+ * before the new ones register, then finds its functions still warm.
+ */
+#define SHIM_RETIRE_GRACE  10000         /* ms */
+
 
 typedef enum {
     SHIM_INSTANCE_STARTING = 0,          /* LOAD sent, waiting for READY */

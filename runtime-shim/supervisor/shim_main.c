@@ -673,7 +673,9 @@ shim_stop(shim_ctx_t *ctx, int signo)
             shim_request_fail(r, 503, 1, "supervisor is shutting down");
         }
 
-        shim_function_schedule(ctx, fn);
+        /* idle instances go now, those in a retire grace included */
+
+        shim_instance_retire(ctx, fn);
 
         fn = next;
     }
