@@ -1317,8 +1317,10 @@ shim_function_prewarm(shim_ctx_t *ctx, shim_function_t *fn)
 {
     int  err;
 
-    while (fn->refs > 0 && !ctx->stopping && !fn->reserve_paused
-           && fn->ninstances < fn->max_instances
+    /* runs after every dispatch: no pool, no walk over the instances */
+
+    while (fn->prewarm > 0 && fn->refs > 0 && !ctx->stopping
+           && !fn->reserve_paused && fn->ninstances < fn->max_instances
            && shim_function_pool(fn) < fn->prewarm)
     {
         if (shim_instance_start(ctx, fn, NULL, &err) != 0) {
