@@ -37,12 +37,16 @@ faas_frame_max_length(uint8_t type)
     case FAAS_FRAME_REGISTER:
         return FAAS_REGISTER_MAX;
 
+    case FAAS_FRAME_EXEC:
+        return FAAS_EXEC_MAX;
+
     case FAAS_FRAME_REQUEST:
     case FAAS_FRAME_RESPONSE:
     case FAAS_FRAME_ERROR:
     case FAAS_FRAME_DISPATCH:
     case FAAS_FRAME_REGISTERED:
     case FAAS_FRAME_STATUS:
+    case FAAS_FRAME_LOG:
     case FAAS_FRAME_LOAD:
     case FAAS_FRAME_READY:
     case FAAS_FRAME_INVOKE:
@@ -68,11 +72,13 @@ faas_frame_type_name(uint8_t type)
     case FAAS_FRAME_REGISTER:   return "REGISTER";
     case FAAS_FRAME_REGISTERED: return "REGISTERED";
     case FAAS_FRAME_STATUS:     return "STATUS";
+    case FAAS_FRAME_LOG:        return "LOG";
     case FAAS_FRAME_LOAD:       return "LOAD";
     case FAAS_FRAME_READY:      return "READY";
     case FAAS_FRAME_INVOKE:     return "INVOKE";
     case FAAS_FRAME_DONE:       return "DONE";
     case FAAS_FRAME_QUIT:       return "QUIT";
+    case FAAS_FRAME_EXEC:       return "EXEC";
     default:                    return "unknown";
     }
 }

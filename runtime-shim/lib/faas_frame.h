@@ -23,6 +23,7 @@
 
 /* what senders put into one BODY frame */
 #define FAAS_BODY_CHUNK           (64 * 1024)
+#define FAAS_EXEC_MAX             4096      /* a path */
 
 
 typedef enum {
@@ -35,11 +36,13 @@ typedef enum {
     FAAS_FRAME_REGISTER   = 0x10,
     FAAS_FRAME_REGISTERED = 0x11,
     FAAS_FRAME_STATUS     = 0x12,
+    FAAS_FRAME_LOG        = 0x13,
     FAAS_FRAME_LOAD       = 0x20,
     FAAS_FRAME_READY      = 0x21,
     FAAS_FRAME_INVOKE     = 0x22,
     FAAS_FRAME_DONE       = 0x23,
-    FAAS_FRAME_QUIT       = 0x24
+    FAAS_FRAME_QUIT       = 0x24,
+    FAAS_FRAME_EXEC       = 0x25
 } faas_frame_type_e;
 
 
