@@ -2,8 +2,9 @@
 /*
  * ngx_faas HTTP trigger: the control connection of a worker process to the
  * supervisor.  On every connect it registers the function table (REGISTER,
- * answered by REGISTERED), then stays open; while it is down faas_pass
- * answers 503 and a timer reconnects.  Nothing here blocks.
+ * answered by REGISTERED), then stays open and carries the functions'
+ * output lines (LOG) to the error log; while it is down faas_pass answers
+ * 503 and a timer reconnects.  Nothing here blocks.
  */
 
 
@@ -20,6 +21,14 @@
 
 #define NGX_HTTP_FAAS_RECONNECT      500     /* ms, docs/protocol.md */
 #define NGX_HTTP_FAAS_REPLY_TIMEOUT  5000    /* ms to connect and register */
+
+/*
+ * A LOG line is cut to fit one error log entry (NGX_MAX_ERROR_STR, with
+ * room for the time, level, pid and the names before it).
+ */
+#define NGX_HTTP_FAAS_LOG_NAME_MAX   256     /* bytes, escaped */
+#define NGX_HTTP_FAAS_LOG_ID_MAX     128
+#define NGX_HTTP_FAAS_LOG_LINE_MAX   (NGX_MAX_ERROR_STR - 640)
 
 
 typedef enum {
@@ -73,6 +82,10 @@ static void ngx_http_faas_control_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_http_faas_control_process(ngx_http_faas_control_t *ctl);
 static ngx_int_t ngx_http_faas_control_registered(
     ngx_http_faas_control_t *ctl, u_char *p, size_t len);
+static ngx_int_t ngx_http_faas_control_log(ngx_http_faas_control_t *ctl,
+    u_char *p, size_t len);
+static u_char *ngx_http_faas_control_escape(u_char *dst, size_t size,
+    json_t *string);
 static void ngx_http_faas_control_fail(ngx_http_faas_control_t *ctl,
     ngx_http_faas_ctl_failure_e failure, ngx_err_t err, const char *fmt, ...);
 static void ngx_http_faas_control_close(ngx_http_faas_control_t *ctl,
@@ -430,9 +443,10 @@ ngx_http_faas_control_read_handler(ngx_event_t *rev)
 
 
 /*
- * Frames from the supervisor.  The buffer is compacted between frames,
- * so that any payload up to FAAS_JSON_MAX is held whole in it.  On an
- * error the connection is closed.
+ * Frames from the supervisor: REGISTERED and LOG, any number in any order.
+ * A payload is held whole in the buffer; the buffer is compacted only when
+ * the next payload would not fit, so a burst of LOG lines is not moved
+ * once per line.  On an error the connection is closed.
  */
 
 static ngx_int_t
@@ -440,6 +454,7 @@ ngx_http_faas_control_process(ngx_http_faas_control_t *ctl)
 {
     size_t            len, n;
     uint8_t           type;
+    ngx_int_t         rc;
     const uint8_t    *pos, *data;
     faas_frame_rc_e   frc;
 
@@ -466,9 +481,7 @@ ngx_http_faas_control_process(ngx_http_faas_control_t *ctl)
 
         case FAAS_FRAME_OK:
 
-            if (type != FAAS_FRAME_REGISTERED
-                || ctl->state != ngx_http_faas_ctl_registering)
-            {
+            if (type != FAAS_FRAME_REGISTERED && type != FAAS_FRAME_LOG) {
                 ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_invalid, 0,
                                            "the supervisor sent an "
                                            "unexpected %s frame",
@@ -476,13 +489,15 @@ ngx_http_faas_control_process(ngx_http_faas_control_t *ctl)
                 return NGX_ERROR;
             }
 
+            /* both are at most FAAS_JSON_MAX, the size of the buffer */
+
             if (ctl->parser.frame.length
                 > (size_t) (ctl->end - (u_char *) pos))
             {
-                ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_invalid, 0,
-                                           "the supervisor sent too big a "
-                                           "REGISTERED frame");
-                return NGX_ERROR;
+                n = ctl->last - (u_char *) pos;
+                ngx_memmove(ctl->buf, pos, n);
+                ctl->last = ctl->buf + n;
+                pos = ctl->buf;
             }
 
             ctl->payload = (u_char *) pos;
@@ -493,17 +508,18 @@ ngx_http_faas_control_process(ngx_http_faas_control_t *ctl)
 
         case FAAS_FRAME_COMPLETE:
 
-            if (ngx_http_faas_control_registered(ctl, ctl->payload,
-                                                 ctl->parser.frame.length)
-                != NGX_OK)
-            {
-                return NGX_ERROR;
+            len = ctl->parser.frame.length;
+
+            if (type == FAAS_FRAME_REGISTERED) {
+                rc = ngx_http_faas_control_registered(ctl, ctl->payload, len);
+
+            } else {
+                rc = ngx_http_faas_control_log(ctl, ctl->payload, len);
             }
 
-            n = ctl->last - (u_char *) pos;
-            ngx_memmove(ctl->buf, pos, n);
-            ctl->last = ctl->buf + n;
-            pos = ctl->buf;
+            if (rc != NGX_OK) {
+                return NGX_ERROR;
+            }
 
             continue;
 
@@ -571,6 +587,189 @@ ngx_http_faas_control_registered(ngx_http_faas_control_t *ctl, u_char *p,
                   &ctl->fmcf->generation);
 
     return NGX_OK;
+}
+
+
+/*
+ * A line a function wrote to its stdout or stderr:
+ *
+ *     {"function": "hello", "instance": 3, "request_id": "5a1f...",
+ *      "stream": "stdout", "line": "text"}
+ *
+ * logged as "faas: function "hello" instance 3 request 5a1f...: stdout:
+ * text", stdout at notice and stderr at warn level.  The function controls
+ * the text: control characters are escaped, so one line stays one line.
+ */
+
+static ngx_int_t
+ngx_http_faas_control_log(ngx_http_faas_control_t *ctl, u_char *p,
+    size_t len)
+{
+    u_char        *name_end, *id_end, *line_end;
+    u_char         name[NGX_HTTP_FAAS_LOG_NAME_MAX];
+    u_char         id[NGX_HTTP_FAAS_LOG_ID_MAX];
+    u_char         line[NGX_HTTP_FAAS_LOG_LINE_MAX];
+    json_t        *json, *function, *instance, *request_id, *stream, *text;
+    ngx_uint_t     level;
+    json_error_t   err;
+    const char    *why, *s;
+
+    /* a line may hold a NUL byte, "\u0000" in JSON: it is escaped below */
+
+    json = json_loadb((char *) p, len, JSON_ALLOW_NUL, &err);
+
+    if (json == NULL) {
+        ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_invalid, 0,
+                                   "the supervisor sent invalid LOG: %s",
+                                   err.text);
+        return NGX_ERROR;
+    }
+
+    why = NULL;
+    level = NGX_LOG_NOTICE;
+
+    function = json_object_get(json, "function");
+    instance = json_object_get(json, "instance");
+    request_id = json_object_get(json, "request_id");
+    stream = json_object_get(json, "stream");
+    text = json_object_get(json, "line");
+
+    if (!json_is_object(json)) {
+        why = "not an object";
+
+    } else if (!json_is_string(function)) {
+        why = "\"function\" is not a string";
+
+    } else if (!json_is_integer(instance) || json_integer_value(instance) < 0)
+    {
+        why = "\"instance\" is not a non-negative integer";
+
+    } else if (request_id != NULL && !json_is_string(request_id)) {
+        why = "\"request_id\" is not a string";
+
+    } else if (!json_is_string(stream)) {
+        why = "\"stream\" is not a string";
+
+    } else if (!json_is_string(text)) {
+        why = "\"line\" is not a string";
+
+    } else {
+        /* the length too: a string may hold a NUL */
+
+        s = json_string_value(stream);
+
+        if (json_string_length(stream) != sizeof("stdout") - 1) {
+            why = "\"stream\" is neither \"stdout\" nor \"stderr\"";
+
+        } else if (ngx_strcmp(s, "stderr") == 0) {
+            level = NGX_LOG_WARN;
+
+        } else if (ngx_strcmp(s, "stdout") != 0) {
+            why = "\"stream\" is neither \"stdout\" nor \"stderr\"";
+        }
+    }
+
+    if (why != NULL) {
+        json_decref(json);
+        ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_invalid, 0,
+                                   "the supervisor sent invalid LOG: %s",
+                                   why);
+        return NGX_ERROR;
+    }
+
+    if (ngx_cycle->log->log_level < level) {
+        json_decref(json);
+        return NGX_OK;
+    }
+
+    name_end = ngx_http_faas_control_escape(name, sizeof(name), function);
+    line_end = ngx_http_faas_control_escape(line, sizeof(line), text);
+
+    id_end = id;
+
+    if (request_id != NULL) {
+        id_end = ngx_http_faas_control_escape(id, sizeof(id), request_id);
+    }
+
+    if (id_end == id) {
+        ngx_log_error(level, ngx_cycle->log, 0,
+                      "faas: function \"%*s\" instance %L: %s: %*s",
+                      name_end - name, name,
+                      (int64_t) json_integer_value(instance),
+                      json_string_value(stream), line_end - line, line);
+
+    } else {
+        ngx_log_error(level, ngx_cycle->log, 0,
+                      "faas: function \"%*s\" instance %L request %*s: "
+                      "%s: %*s",
+                      name_end - name, name,
+                      (int64_t) json_integer_value(instance),
+                      id_end - id, id,
+                      json_string_value(stream), line_end - line, line);
+    }
+
+    json_decref(json);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Copies a JSON string to dst with control characters but tab as \xNN,
+ * cut at a whole character so that the result fits in size bytes; a cut
+ * ends in "...".  UTF-8 passes as is (the JSON parser has checked it).
+ */
+
+static u_char *
+ngx_http_faas_control_escape(u_char *dst, size_t size, json_t *string)
+{
+    u_char        c, *p, *end;
+    size_t        n;
+    const u_char  *src, *last;
+
+    src = (const u_char *) json_string_value(string);
+    last = src + json_string_length(string);
+
+    p = dst;
+    end = dst + size - (sizeof("...") - 1);
+
+    while (src < last) {
+        c = *src;
+
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            if (end - p < 4) {
+                break;
+            }
+
+            *p++ = '\\';
+            *p++ = 'x';
+            *p++ = "0123456789abcdef"[c >> 4];
+            *p++ = "0123456789abcdef"[c & 0xf];
+            src++;
+            continue;
+        }
+
+        /* the length of the UTF-8 sequence, from its first byte */
+
+        n = (c < 0x80) ? 1 : (c < 0xe0) ? 2 : (c < 0xf0) ? 3 : 4;
+
+        if ((size_t) (last - src) < n) {
+            n = last - src;
+        }
+
+        if ((size_t) (end - p) < n) {
+            break;
+        }
+
+        p = ngx_cpymem(p, src, n);
+        src += n;
+    }
+
+    if (src < last) {
+        p = ngx_cpymem(p, "...", sizeof("...") - 1);
+    }
+
+    return p;
 }
 
 

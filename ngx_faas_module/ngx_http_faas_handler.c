@@ -1095,9 +1095,10 @@ static ngx_int_t
 ngx_http_faas_process_dispatch(ngx_http_request_t *r,
     ngx_http_faas_ctx_t *ctx, json_t *json)
 {
-    char      *invalid;
-    json_t    *cold;
-    uint64_t   prewarmed;
+    char        *invalid;
+    json_t      *cold, *layer;
+    uint64_t     prewarmed;
+    ngx_uint_t   i;
 
     if (ngx_http_faas_json_uint(json, "instance", &ctx->instance) != NGX_OK) {
         invalid = "instance";
@@ -1136,6 +1137,37 @@ ngx_http_faas_process_dispatch(ngx_http_request_t *r,
     }
 
     ctx->prewarmed = (prewarmed == 1);
+
+    /* optional: a supervisor that does not say is one without pools */
+
+    layer = json_object_get(json, "layer");
+
+    if (layer == NULL) {
+        ctx->layer = ctx->cold ? NGX_HTTP_FAAS_LAYER_NONE
+                               : (ctx->prewarmed
+                                  ? NGX_HTTP_FAAS_LAYER_FUNCTION
+                                  : NGX_HTTP_FAAS_LAYER_WARM);
+
+    } else {
+        for (i = 0; ngx_http_faas_layers[i].len; i++) {
+            if (json_is_string(layer)
+                && json_string_length(layer) == ngx_http_faas_layers[i].len
+                && ngx_strncmp(json_string_value(layer),
+                               ngx_http_faas_layers[i].data,
+                               ngx_http_faas_layers[i].len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (ngx_http_faas_layers[i].len == 0) {
+            invalid = "layer";
+            goto failed;
+        }
+
+        ctx->layer = i;
+    }
 
     if (ngx_http_faas_json_uint(json, "pid", &ctx->pid) == NGX_ERROR) {
         invalid = "pid";

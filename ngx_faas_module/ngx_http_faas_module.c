@@ -17,14 +17,21 @@
 #define NGX_HTTP_FAAS_FNV_BASIS  0xcbf29ce484222325ULL
 #define NGX_HTTP_FAAS_FNV_PRIME  0x100000001b3ULL
 
+/* what the supervisor accepts, see shim_function.h */
+#define NGX_HTTP_FAAS_ENTRY_MAX  1023
+#define NGX_HTTP_FAAS_PATH_MAX   4095
 
-typedef char *(*ngx_http_faas_check_handler_pt)(ngx_conf_t *cf,
-    ngx_http_faas_function_t *fn);
+
+/* returns NGX_CONF_OK or why the handler (or initializer) name is invalid */
+
+typedef char *(*ngx_http_faas_check_entry_pt)(ngx_str_t *name);
 
 
 struct ngx_http_faas_runtime_s {
     ngx_str_t                        name;
-    ngx_http_faas_check_handler_pt   check_handler;
+    ngx_str_t                        handler;      /* the default */
+    ngx_http_faas_check_entry_pt     check;        /* handler, initializer */
+    ngx_uint_t                       initializer;  /* can run one */
 };
 
 
@@ -50,6 +57,10 @@ static char *ngx_http_faas_runtime(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_faas_code(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_faas_entry(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_faas_log_output(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_faas_env(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_faas_check_timeout(ngx_conf_t *cf, void *post,
@@ -58,8 +69,19 @@ static char *ngx_http_faas_check_bounds(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_faas_overload_status(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
-static char *ngx_http_faas_c_check_handler(ngx_conf_t *cf,
-    ngx_http_faas_function_t *fn);
+static char *ngx_http_faas_cpu(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_faas_check_entry(ngx_conf_t *cf,
+    ngx_http_faas_function_t *fn, char *what, ngx_http_faas_entry_t *entry);
+static char *ngx_http_faas_c_check(ngx_str_t *name);
+static char *ngx_http_faas_python_check(ngx_str_t *name);
+static char *ngx_http_faas_nodejs_check(ngx_str_t *name);
+static char *ngx_http_faas_exec_check(ngx_str_t *name);
+static ngx_int_t ngx_http_faas_identifier(u_char *p, u_char *last,
+    ngx_uint_t dollar);
+static char *ngx_http_faas_relative_path(u_char *p, u_char *last,
+    ngx_uint_t empty_segments);
+static char *ngx_http_faas_check_text(ngx_str_t *s, size_t max);
 static char *ngx_http_faas_pass(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_faas_status(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -90,8 +112,17 @@ static char *ngx_http_faas_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
 
 static ngx_http_faas_runtime_t  ngx_http_faas_runtimes[] = {
-    { ngx_string("c"), ngx_http_faas_c_check_handler },
-    { ngx_null_string, NULL }
+    { ngx_string("c"), ngx_string("handle"), ngx_http_faas_c_check, 1 },
+    { ngx_string("python3"), ngx_string("main.handle"),
+      ngx_http_faas_python_check, 1 },
+    { ngx_string("nodejs"), ngx_string("index.handler"),
+      ngx_http_faas_nodejs_check, 1 },
+
+    /* the program is the handler: it speaks the instance channel itself */
+    { ngx_string("exec"), ngx_string("handler"), ngx_http_faas_exec_check,
+      0 },
+
+    { ngx_null_string, ngx_null_string, NULL, 0 }
 };
 
 
@@ -153,9 +184,30 @@ static ngx_command_t  ngx_http_faas_function_commands[] = {
 
     { ngx_string("handler"),
       NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_http_faas_entry,
       0,
       offsetof(ngx_http_faas_function_t, handler),
+      NULL },
+
+    { ngx_string("initializer"),
+      NGX_CONF_TAKE1,
+      ngx_http_faas_entry,
+      0,
+      offsetof(ngx_http_faas_function_t, initializer),
+      NULL },
+
+    { ngx_string("debug"),
+      NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_http_faas_function_t, debug),
+      NULL },
+
+    { ngx_string("log_output"),
+      NGX_CONF_TAKE1,
+      ngx_http_faas_log_output,
+      0,
+      0,
       NULL },
 
     { ngx_string("timeout"),
@@ -234,6 +286,13 @@ static ngx_command_t  ngx_http_faas_function_commands[] = {
       0,
       offsetof(ngx_http_faas_function_t, pids),
       &ngx_http_faas_pids_bounds },
+
+    { ngx_string("cpu"),
+      NGX_CONF_TAKE1,
+      ngx_http_faas_cpu,
+      0,
+      0,
+      NULL },
 
     { ngx_string("network"),
       NGX_CONF_FLAG,
@@ -548,7 +607,9 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
      *
      *     fn->runtime = NULL;
      *     fn->code = { 0, NULL };
-     *     fn->handler = { 0, NULL };
+     *     fn->handler = { { 0, NULL }, 0 };
+     *     fn->initializer = { { 0, NULL }, 0 };
+     *     fn->output = { 0, NULL };
      *     fn->env = NULL;
      */
 
@@ -559,6 +620,7 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     fn->memory = NGX_CONF_UNSET_SIZE;
     fn->tmp_size = NGX_CONF_UNSET_SIZE;
     fn->pids = NGX_CONF_UNSET;
+    fn->cpu = NGX_CONF_UNSET;
     fn->network = NGX_CONF_UNSET;
     fn->max_instances = NGX_CONF_UNSET;
     fn->min_instances = NGX_CONF_UNSET;
@@ -566,6 +628,7 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     fn->max_requests = NGX_CONF_UNSET;
     fn->queue_size = NGX_CONF_UNSET;
     fn->overload_status = NGX_CONF_UNSET;
+    fn->debug = NGX_CONF_UNSET;
     fn->file = cf->conf_file->file.name;
     fn->line = cf->conf_file->line;
 
@@ -595,8 +658,12 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (fn->handler.data == NULL) {
-        ngx_str_set(&fn->handler, "handle");
+    if (fn->handler.name.data == NULL) {
+        fn->handler.name = fn->runtime->handler;
+    }
+
+    if (fn->output.data == NULL) {
+        ngx_str_set(&fn->output, "nginx");
     }
 
     ngx_conf_init_msec_value(fn->timeout, 30000);
@@ -605,6 +672,7 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_conf_init_size_value(fn->memory, 256 * 1024 * 1024);
     ngx_conf_init_size_value(fn->tmp_size, 16 * 1024 * 1024);
     ngx_conf_init_value(fn->pids, 64);
+    ngx_conf_init_value(fn->cpu, 0);
     ngx_conf_init_value(fn->network, 0);
     ngx_conf_init_value(fn->max_instances, 8);
     ngx_conf_init_value(fn->min_instances, 0);
@@ -612,6 +680,7 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_conf_init_value(fn->max_requests, 0);
     ngx_conf_init_value(fn->queue_size, 64);
     ngx_conf_init_value(fn->overload_status, NGX_HTTP_SERVICE_UNAVAILABLE);
+    ngx_conf_init_value(fn->debug, 0);
 
     if (fn->min_instances > fn->max_instances) {
         ngx_http_faas_conf_error(cf, &fn->file, fn->line,
@@ -630,15 +699,28 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    rv = fn->runtime->check_handler(cf, fn);
-
-    if (rv != NGX_CONF_OK) {
-        ngx_http_faas_conf_error(cf, &fn->file, fn->line,
-                                 "faas_function \"%V\": invalid handler "
-                                 "\"%V\" for runtime \"%V\": %s",
-                                 &fn->name, &fn->handler, &fn->runtime->name,
-                                 rv);
+    if (ngx_http_faas_check_entry(cf, fn, "handler", &fn->handler)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
+    }
+
+    if (fn->initializer.name.data) {
+
+        if (!fn->runtime->initializer) {
+            ngx_http_faas_conf_error(cf, &fn->file, fn->initializer.line,
+                                     "faas_function \"%V\": the %V runtime "
+                                     "has no initializer",
+                                     &fn->name, &fn->runtime->name);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_faas_check_entry(cf, fn, "initializer",
+                                      &fn->initializer)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
     }
 
     if (ngx_http_faas_function_version(cf, fn) != NGX_OK) {
@@ -802,6 +884,83 @@ ngx_http_faas_code(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* handler, initializer: checked once the block has named the runtime */
+
+static char *
+ngx_http_faas_entry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t              *value;
+    ngx_http_faas_entry_t  *entry;
+
+    entry = (ngx_http_faas_entry_t *) (p + cmd->offset);
+
+    if (entry->name.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    entry->name = value[1];
+    entry->line = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
+/* where the function's stdout and stderr lines go */
+
+static char *
+ngx_http_faas_log_output(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_faas_function_t *fn = conf;
+
+    char       *rv;
+    ngx_str_t  *value;
+
+    if (fn->output.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "nginx") == 0
+        || ngx_strcmp(value[1].data, "supervisor") == 0
+        || ngx_strcmp(value[1].data, "off") == 0)
+    {
+        fn->output = value[1];
+        return NGX_CONF_OK;
+    }
+
+    /*
+     * The supervisor opens the file, from its own working directory:
+     * a relative path would depend on where it was started.
+     */
+
+    if (value[1].data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid log_output \"%V\" of faas_function "
+                           "\"%V\": it must be nginx, supervisor, off or an "
+                           "absolute file path", &value[1], &fn->name);
+        return NGX_CONF_ERROR;
+    }
+
+    rv = ngx_http_faas_check_text(&value[1], NGX_HTTP_FAAS_PATH_MAX);
+
+    if (rv != NGX_CONF_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid log_output \"%V\" of faas_function "
+                           "\"%V\": %s", &value[1], &fn->name, rv);
+        return NGX_CONF_ERROR;
+    }
+
+    fn->output = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
 static char *
 ngx_http_faas_env(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -944,17 +1103,86 @@ ngx_http_faas_overload_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* "cpu 0.5": the CPU time an instance may use, in CPUs, to 1/1000 */
+
+static char *
+ngx_http_faas_cpu(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_faas_function_t *fn = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (fn->cpu != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+        fn->cpu = 0;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atofp(value[1].data, value[1].len, 3);
+
+    if (n < 10 || n > 1024000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid cpu \"%V\" of faas_function \"%V\": "
+                           "it must be \"off\" or 0.01 to 1024 CPUs, "
+                           "e.g. 0.5", &value[1], &fn->name);
+        return NGX_CONF_ERROR;
+    }
+
+    fn->cpu = n;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * A handler or an initializer: what every runtime needs (the supervisor
+ * takes 1 to 1023 printable characters), then the runtime's own syntax.
+ * The error names the directive's line, or the block's for the default.
+ */
+
+static ngx_int_t
+ngx_http_faas_check_entry(ngx_conf_t *cf, ngx_http_faas_function_t *fn,
+    char *what, ngx_http_faas_entry_t *entry)
+{
+    char  *rv;
+
+    rv = ngx_http_faas_check_text(&entry->name, NGX_HTTP_FAAS_ENTRY_MAX);
+
+    if (rv == NGX_CONF_OK) {
+        rv = fn->runtime->check(&entry->name);
+    }
+
+    if (rv == NGX_CONF_OK) {
+        return NGX_OK;
+    }
+
+    ngx_http_faas_conf_error(cf, &fn->file,
+                             entry->line ? entry->line : fn->line,
+                             "faas_function \"%V\": invalid %s \"%V\" for "
+                             "runtime \"%V\": %s",
+                             &fn->name, what, &entry->name,
+                             &fn->runtime->name, rv);
+
+    return NGX_ERROR;
+}
+
+
 /* runtime c: "[FILE.so:]SYMBOL", FILE relative to the code directory */
 
 static char *
-ngx_http_faas_c_check_handler(ngx_conf_t *cf, ngx_http_faas_function_t *fn)
+ngx_http_faas_c_check(ngx_str_t *name)
 {
-    u_char     *p, *last, *colon, *seg;
-    ngx_uint_t  i;
+    u_char     *p, *last, *colon;
     ngx_str_t   file, symbol;
 
-    p = fn->handler.data;
-    last = p + fn->handler.len;
+    p = name->data;
+    last = p + name->len;
 
     colon = ngx_strlchr(p, last, ':');
 
@@ -966,22 +1194,16 @@ ngx_http_faas_c_check_handler(ngx_conf_t *cf, ngx_http_faas_function_t *fn)
 
     } else {
         ngx_str_null(&file);
-        symbol = fn->handler;
+        symbol = *name;
     }
 
     if (symbol.len == 0) {
         return "no symbol";
     }
 
-    for (i = 0; i < symbol.len; i++) {
-        if ((symbol.data[i] >= 'A' && symbol.data[i] <= 'Z')
-            || (symbol.data[i] >= 'a' && symbol.data[i] <= 'z')
-            || symbol.data[i] == '_'
-            || (i > 0 && symbol.data[i] >= '0' && symbol.data[i] <= '9'))
-        {
-            continue;
-        }
-
+    if (ngx_http_faas_identifier(symbol.data, symbol.data + symbol.len, 0)
+        != NGX_OK)
+    {
         return "the symbol is not a C identifier";
     }
 
@@ -995,27 +1217,196 @@ ngx_http_faas_c_check_handler(ngx_conf_t *cf, ngx_http_faas_function_t *fn)
         return "the file name must end with \".so\"";
     }
 
-    if (file.data[0] == '/') {
+    return ngx_http_faas_relative_path(file.data, file.data + file.len, 1);
+}
+
+
+/*
+ * runtime python3: "MODULE.FUNCTION", the module may be dotted
+ * ("pkg.mod.func" imports pkg.mod from the code directory)
+ */
+
+static char *
+ngx_http_faas_python_check(ngx_str_t *name)
+{
+    u_char      *p, *last, *dot, *end;
+    ngx_uint_t   parts;
+
+    p = name->data;
+    last = p + name->len;
+    parts = 0;
+
+    for ( ;; ) {
+        dot = ngx_strlchr(p, last, '.');
+        end = dot ? dot : last;
+
+        if (end == p) {
+            return "a dot-separated part is empty";
+        }
+
+        if (ngx_http_faas_identifier(p, end, 0) != NGX_OK) {
+            return "each dot-separated part must be a Python identifier: "
+                   "ASCII letters, digits and \"_\", not starting with a "
+                   "digit";
+        }
+
+        parts++;
+
+        if (dot == NULL) {
+            break;
+        }
+
+        p = dot + 1;
+    }
+
+    if (parts < 2) {
+        return "it must be MODULE.FUNCTION, like main.handle";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * runtime nodejs: "FILE.FUNCTION", split at the last dot; the runtime
+ * adds ".js" (or ".cjs") to FILE, relative to the code directory
+ */
+
+static char *
+ngx_http_faas_nodejs_check(ngx_str_t *name)
+{
+    u_char  *p, *last, *dot;
+
+    p = name->data;
+    last = p + name->len;
+
+    for (dot = last; dot > p; dot--) {
+        if (dot[-1] == '.') {
+            break;
+        }
+    }
+
+    if (dot == p) {
+        return "it must be FILE.FUNCTION, like index.handler";
+    }
+
+    /* dot is past the last '.' */
+
+    if (dot == last) {
+        return "no function after the last \".\"";
+    }
+
+    if (ngx_http_faas_identifier(dot, last, 1) != NGX_OK) {
+        return "the function is not a JavaScript identifier: ASCII "
+               "letters, digits, \"_\" and \"$\", not starting with a digit";
+    }
+
+    if (dot - 1 == p) {
+        return "no file before the last \".\"";
+    }
+
+    return ngx_http_faas_relative_path(p, dot - 1, 0);
+}
+
+
+/* runtime exec: the executable, absolute or relative to the code directory */
+
+static char *
+ngx_http_faas_exec_check(ngx_str_t *name)
+{
+    if (name->data[0] == '/') {
+        return NGX_CONF_OK;
+    }
+
+    return ngx_http_faas_relative_path(name->data, name->data + name->len, 1);
+}
+
+
+/* ASCII letters, digits, "_" (and "$" for JavaScript), no leading digit */
+
+static ngx_int_t
+ngx_http_faas_identifier(u_char *p, u_char *last, ngx_uint_t dollar)
+{
+    u_char  c, *start;
+
+    if (p == last) {
+        return NGX_ERROR;
+    }
+
+    for (start = p; p < last; p++) {
+        c = *p;
+
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'
+            || (dollar && c == '$')
+            || (p > start && c >= '0' && c <= '9'))
+        {
+            continue;
+        }
+
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a file below the code directory: no way out of it */
+
+static char *
+ngx_http_faas_relative_path(u_char *p, u_char *last,
+    ngx_uint_t empty_segments)
+{
+    u_char  *slash, *end;
+
+    if (*p == '/') {
         return "the file must be relative to the code directory";
     }
 
-    if (ngx_http_faas_valid_utf8(&file) != NGX_OK) {
-        return "the file name is not valid UTF-8";
-    }
+    for ( ;; ) {
+        slash = ngx_strlchr(p, last, '/');
+        end = slash ? slash : last;
 
-    /* no way out of the code directory */
-
-    last = file.data + file.len;
-
-    for (seg = file.data; seg < last; seg = p + 1) {
-        p = ngx_strlchr(seg, last, '/');
-
-        if (p == NULL) {
-            p = last;
+        if (end - p == 2 && p[0] == '.' && p[1] == '.') {
+            return "the file must not contain \"..\"";
         }
 
-        if (p - seg == 2 && seg[0] == '.' && seg[1] == '.') {
-            return "the file must not contain \"..\"";
+        if (end == p && !empty_segments) {
+            return "the file has an empty path segment";
+        }
+
+        if (slash == NULL) {
+            return NGX_CONF_OK;
+        }
+
+        p = slash + 1;
+    }
+}
+
+
+/* what goes to the supervisor: it ends up in the JSON, logs and argv */
+
+static char *
+ngx_http_faas_check_text(ngx_str_t *s, size_t max)
+{
+    ngx_uint_t  i;
+
+    if (s->len == 0) {
+        return "it is empty";
+    }
+
+    if (s->len > max) {
+        return (max == NGX_HTTP_FAAS_ENTRY_MAX)
+               ? "it is longer than 1023 bytes"
+               : "it is longer than 4095 bytes";
+    }
+
+    if (ngx_http_faas_valid_utf8(s) != NGX_OK) {
+        return "it is not valid UTF-8";
+    }
+
+    for (i = 0; i < s->len; i++) {
+        if (s->data[i] < 0x20 || s->data[i] == 0x7f) {
+            return "it contains a control character";
         }
     }
 
@@ -1262,7 +1653,15 @@ ngx_http_faas_function_version(ngx_conf_t *cf, ngx_http_faas_function_t *fn)
 
     hash = ngx_http_faas_hash_field(hash, "runtime", &fn->runtime->name);
     hash = ngx_http_faas_hash_field(hash, "code", &fn->code);
-    hash = ngx_http_faas_hash_field(hash, "handler", &fn->handler);
+    hash = ngx_http_faas_hash_field(hash, "handler", &fn->handler.name);
+
+    if (fn->initializer.name.len) {
+        hash = ngx_http_faas_hash_field(hash, "initializer",
+                                        &fn->initializer.name);
+    }
+
+    hash = ngx_http_faas_hash_number(hash, "debug", fn->debug);
+    hash = ngx_http_faas_hash_field(hash, "output", &fn->output);
     hash = ngx_http_faas_hash_number(hash, "timeout", fn->timeout);
     hash = ngx_http_faas_hash_number(hash, "idle_timeout", fn->idle_timeout);
     hash = ngx_http_faas_hash_number(hash, "max_instances",
@@ -1279,6 +1678,7 @@ ngx_http_faas_function_version(ngx_conf_t *cf, ngx_http_faas_function_t *fn)
     hash = ngx_http_faas_hash_number(hash, "memory", fn->memory);
     hash = ngx_http_faas_hash_number(hash, "tmp_size", fn->tmp_size);
     hash = ngx_http_faas_hash_number(hash, "pids", fn->pids);
+    hash = ngx_http_faas_hash_number(hash, "cpu", fn->cpu);
     hash = ngx_http_faas_hash_number(hash, "network", fn->network);
 
     if (fn->env) {
@@ -1416,7 +1816,8 @@ ngx_http_faas_json_function(ngx_http_faas_function_t *fn)
                          "runtime", fn->runtime->name.data,
                          fn->runtime->name.len,
                          "code", fn->code.data, fn->code.len,
-                         "handler", fn->handler.data, fn->handler.len,
+                         "handler", fn->handler.name.data,
+                         fn->handler.name.len,
                          "timeout_ms", (json_int_t) fn->timeout,
                          "idle_timeout_ms", (json_int_t) fn->idle_timeout,
                          "max_instances", (json_int_t) fn->max_instances,
@@ -1438,8 +1839,32 @@ ngx_http_faas_json_function(ngx_http_faas_function_t *fn)
                                json_integer((json_int_t) fn->tmp_size)) != 0
         || json_object_set_new(function, "pids",
                                json_integer((json_int_t) fn->pids)) != 0
+        || json_object_set_new(function, "cpu",
+                               json_integer((json_int_t) fn->cpu)) != 0
         || json_object_set_new(function, "network",
                                json_integer(fn->network ? 1 : 0)) != 0)
+    {
+        json_decref(function);
+        return NULL;
+    }
+
+    /* how the runtime runs the code, and where its output goes */
+
+    if (json_object_set_new(function, "debug",
+                            json_integer(fn->debug ? 1 : 0)) != 0
+        || json_object_set_new(function, "output",
+                               json_stringn((char *) fn->output.data,
+                                            fn->output.len)) != 0)
+    {
+        json_decref(function);
+        return NULL;
+    }
+
+    if (fn->initializer.name.len
+        && json_object_set_new(function, "initializer",
+                               json_stringn((char *) fn->initializer.name.data,
+                                            fn->initializer.name.len))
+           != 0)
     {
         json_decref(function);
         return NULL;

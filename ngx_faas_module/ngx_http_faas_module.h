@@ -24,12 +24,23 @@
 typedef struct ngx_http_faas_runtime_s  ngx_http_faas_runtime_t;
 
 
+/* a handler or an initializer, in the runtime's terms */
+
+typedef struct {
+    ngx_str_t                       name;
+    ngx_uint_t                      line;          /* 0: the default */
+} ngx_http_faas_entry_t;
+
+
 typedef struct {
     ngx_str_t                       name;
     ngx_str_t                       version;
     ngx_http_faas_runtime_t        *runtime;
     ngx_str_t                       code;
-    ngx_str_t                       handler;
+    ngx_http_faas_entry_t           handler;
+    ngx_http_faas_entry_t           initializer;   /* name.len 0: none */
+    ngx_flag_t                      debug;
+    ngx_str_t                       output;        /* log_output */
     ngx_msec_t                      timeout;
     ngx_msec_t                      idle_timeout;
     ngx_msec_t                      queue_timeout;
@@ -44,6 +55,8 @@ typedef struct {
     size_t                          memory;        /* the sandbox */
     size_t                          tmp_size;
     ngx_int_t                       pids;
+    ngx_int_t                       cpu;           /* 1/1000 CPUs, 0: no
+                                                      limit */
     ngx_flag_t                      network;
 
     ngx_str_t                       file;          /* where it is defined */
@@ -102,6 +115,9 @@ typedef struct {
     uint64_t                        pid;
     uint64_t                        queue_us;
     uint64_t                        start_us;
+    ngx_uint_t                      layer;         /* DISPATCH "layer",
+                                                      an index of
+                                                      ngx_http_faas_layers */
     ngx_msec_t                      dispatch_time; /* DISPATCH arrived */
     ngx_msec_t                      end_time;      /* the response ended */
 
@@ -116,6 +132,14 @@ typedef struct {
     unsigned                        request_sent:1;
     unsigned                        body_sent:1;
 } ngx_http_faas_ctx_t;
+
+
+/* the warm layers a call is served from, see docs/protocol.md, DISPATCH */
+#define NGX_HTTP_FAAS_LAYER_WARM      0
+#define NGX_HTTP_FAAS_LAYER_FUNCTION  1
+#define NGX_HTTP_FAAS_LAYER_NONE      4
+
+extern ngx_str_t  ngx_http_faas_layers[];
 
 
 ngx_http_faas_function_t *ngx_http_faas_find_function(

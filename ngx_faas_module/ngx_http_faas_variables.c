@@ -19,6 +19,8 @@ static ngx_int_t ngx_http_faas_request_id_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_faas_cold_start_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_faas_layer_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_faas_dispatch_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_faas_time_variable(ngx_http_request_t *r,
@@ -46,6 +48,10 @@ static ngx_http_variable_t  ngx_http_faas_vars[] = {
 
     { ngx_string("faas_prewarmed"), NULL,
       ngx_http_faas_cold_start_variable, 1,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("faas_layer"), NULL,
+      ngx_http_faas_layer_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("faas_instance"), NULL,
@@ -160,6 +166,41 @@ ngx_http_faas_cold_start_variable(ngx_http_request_t *r,
     } else {
         v->data = (u_char *) (ctx->cold ? "1" : "0");
     }
+
+    return NGX_OK;
+}
+
+
+ngx_str_t  ngx_http_faas_layers[] = {
+    ngx_string("warm"),
+    ngx_string("function"),
+    ngx_string("runtime"),
+    ngx_string("sandbox"),
+    ngx_string("none"),
+    ngx_null_string
+};
+
+
+/* $faas_layer: the warm layer that served, "warm" to "none" */
+
+static ngx_int_t
+ngx_http_faas_layer_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_faas_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_faas_module);
+
+    if (ctx == NULL || !ctx->dispatched) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ngx_http_faas_layers[ctx->layer].len;
+    v->data = ngx_http_faas_layers[ctx->layer].data;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
 
     return NGX_OK;
 }

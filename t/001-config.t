@@ -254,3 +254,193 @@ hi, world!
 --- must_die
 --- error_log eval
 ["[emerg]", qr/"faas_pass" directive is duplicate in \S+nginx\.conf:\d+/]
+
+
+
+=== TEST 13: a python3 handler that is not MODULE.FUNCTION
+--- http_config
+    faas_supervisor unix:$TEST_NGINX_FAAS_SOCKET;
+
+    faas_function py {
+        runtime python3;
+        code $TEST_NGINX_FAAS_SRC;
+        handler main;
+    }
+--- config
+    location = /py {
+        faas_pass py;
+    }
+--- must_die
+--- error_log eval
+["[emerg]",
+ qr/faas_function "py": invalid handler "main" for runtime "python3": it must be MODULE\.FUNCTION.* in \S+nginx\.conf:\d+/]
+
+
+
+=== TEST 14: a python3 handler with a part that is not an identifier
+--- http_config
+    faas_supervisor unix:$TEST_NGINX_FAAS_SOCKET;
+
+    faas_function py {
+        runtime python3;
+        code $TEST_NGINX_FAAS_SRC;
+        handler my-module.handle;
+    }
+--- config
+    location = /py {
+        faas_pass py;
+    }
+--- must_die
+--- error_log eval
+["[emerg]",
+ qr/invalid handler "my-module\.handle" for runtime "python3": .*Python identifier.* in \S+nginx\.conf:\d+/]
+
+
+
+=== TEST 15: a nodejs handler whose file leaves the code directory
+--- http_config
+    faas_supervisor unix:$TEST_NGINX_FAAS_SOCKET;
+
+    faas_function js {
+        runtime nodejs;
+        code $TEST_NGINX_FAAS_SRC;
+        handler lib/../../index.handler;
+    }
+--- config
+    location = /js {
+        faas_pass js;
+    }
+--- must_die
+--- error_log eval
+["[emerg]",
+ qr{faas_function "js": invalid handler "lib/\.\./\.\./index\.handler" for runtime "nodejs": the file must not contain "\.\." in \S+nginx\.conf:\d+}]
+
+
+
+=== TEST 16: a nodejs handler whose function is not an identifier
+--- http_config
+    faas_supervisor unix:$TEST_NGINX_FAAS_SOCKET;
+
+    faas_function js {
+        runtime nodejs;
+        code $TEST_NGINX_FAAS_SRC;
+        handler index.1st;
+    }
+--- config
+    location = /js {
+        faas_pass js;
+    }
+--- must_die
+--- error_log eval
+["[emerg]",
+ qr/invalid handler "index\.1st" for runtime "nodejs": .*JavaScript identifier.* in \S+nginx\.conf:\d+/]
+
+
+
+=== TEST 17: an initializer is checked as the runtime's handler is
+--- http_config
+    faas_supervisor unix:$TEST_NGINX_FAAS_SOCKET;
+
+    faas_function py {
+        runtime python3;
+        code $TEST_NGINX_FAAS_SRC;
+        initializer init;
+    }
+--- config
+    location = /py {
+        faas_pass py;
+    }
+--- must_die
+--- error_log eval
+["[emerg]",
+ qr/faas_function "py": invalid initializer "init" for runtime "python3": .* in \S+nginx\.conf:\d+/]
+
+
+
+=== TEST 18: the exec runtime takes no initializer
+--- http_config
+    faas_supervisor unix:$TEST_NGINX_FAAS_SOCKET;
+
+    faas_function ex {
+        runtime exec;
+        code $TEST_NGINX_FAAS_SRC;
+        handler bin/server;
+        initializer init;
+    }
+--- config
+    location = /ex {
+        faas_pass ex;
+    }
+--- must_die
+--- error_log eval
+["[emerg]",
+ qr/faas_function "ex": the exec runtime has no initializer in \S+nginx\.conf:\d+/]
+
+
+
+=== TEST 19: log_output with a relative path
+--- http_config
+    faas_supervisor unix:$TEST_NGINX_FAAS_SOCKET;
+
+    faas_function hello {
+        runtime c;
+        code $TEST_NGINX_FUNCTIONS/hello;
+        log_output logs/hello.log;
+    }
+--- config
+    location = /hello {
+        faas_pass hello;
+    }
+--- must_die
+--- error_log eval
+["[emerg]",
+ qr/invalid log_output "logs\/hello\.log" of faas_function "hello": it must be nginx, supervisor, off or an absolute file path in \S+nginx\.conf:\d+/]
+
+
+
+=== TEST 20: every runtime, initializer, debug and log_output register
+Functions of each runtime with the new directives: the supervisor accepts
+the table (else the worker would not register and /hello would get 503).
+--- http_config
+    faas_supervisor unix:$TEST_NGINX_FAAS_SOCKET;
+
+    faas_function hello {
+        runtime c;
+        code $TEST_NGINX_FUNCTIONS/hello;
+        debug off;
+        log_output nginx;
+    }
+
+    faas_function py {
+        runtime python3;
+        code $TEST_NGINX_FAAS_SRC;
+        handler pkg.mod.handle;
+        initializer pkg.mod.init;
+        debug on;
+        log_output off;
+    }
+
+    faas_function js {
+        runtime nodejs;
+        code $TEST_NGINX_FAAS_SRC;
+        handler lib/app.v2.$handle;
+        initializer lib/app.v2.init;
+        log_output supervisor;
+    }
+
+    faas_function ex {
+        runtime exec;
+        code $TEST_NGINX_FAAS_SRC;
+        log_output /dev/null;
+    }
+--- config
+    location = /hello {
+        faas_pass hello;
+    }
+--- request
+GET /hello
+--- response_body
+Hello, world!
+--- no_error_log
+[error]
+[warn]
