@@ -69,6 +69,7 @@ static const char  *stamp_names[NSTAMPS - 1] = {
 };
 
 static shim_sandbox_t     sb;
+static const char        *programs[] = { "/usr/bin/true", NULL };
 static struct sock_fprog  prog;
 
 
@@ -203,8 +204,9 @@ main(int argc, char **argv)
            "seccomp filter compile + export",
            (double) (now_ns() - t0) / 1000);
 
-    sb.code = "/usr/share";
-    sb.program = "/usr/bin/true";
+    /* any directory does as the code slot here: nothing is attached */
+    sb.slot = "/usr/share";
+    sb.programs = programs;
     sb.tmp_size = 16 * 1024 * 1024;
     sb.network = 0;
 
@@ -234,12 +236,14 @@ main(int argc, char **argv)
                 sp.envp = envp;
                 sp.channel = sv[1];
                 sp.devnull = devnull;
-                sp.log_fd = -1;
+                sp.stdout_fd = -1;
+                sp.stderr_fd = -1;
                 sp.drop_privileges = 1;
                 sp.uid = 65534;
                 sp.gid = 65534;
                 sp.cgroup_procs[0] = -1;
                 sp.cgroup_procs[1] = -1;
+                sp.cgroup_procs[2] = -1;
 
                 if (step == STEP_SPAWN_FULL) {
                     sp.sandbox = &sb;

@@ -50,9 +50,10 @@ typedef struct faas_response_s  faas_response_t;
 typedef int (*faas_handler_pt)(faas_request_t *req, faas_response_t *res);
 
 /*
- * Optional: "int faas_init(void)" in the function is called once after
- * loading, before the first request; non-zero fails the load (the request
- * that started the instance gets a 502).
+ * Optional: "int faas_init(void)" in the function (or the symbol that the
+ * "initializer" directive names) is called once after loading, before the
+ * first request; non-zero fails the load (the request that started the
+ * instance gets a 502).
  */
 typedef int (*faas_init_pt)(void);
 

@@ -31,8 +31,8 @@ typedef struct {
 
 
 static void faas_rt_load(faas_rt_t *rt);
-static int faas_rt_load_code(faas_rt_t *rt, json_t *load, char *err,
-    size_t errlen);
+static int faas_rt_load_code(faas_rt_t *rt, json_t *load,
+    uint64_t *initializer_us, char *err, size_t errlen);
 static void faas_rt_load_failed(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 static ssize_t faas_rt_recv(faas_rt_t *rt, int *fd);
@@ -128,7 +128,7 @@ faas_rt_load(faas_rt_t *rt)
     char                  err[1024];
     json_t               *load, *v;
     ssize_t               n;
-    uint64_t              start;
+    uint64_t              start, initializer_us;
     const uint8_t        *pos, *payload;
     faas_frame_header_t   frame;
 
@@ -168,13 +168,17 @@ faas_rt_load(faas_rt_t *rt)
 
     start = faas_rt_now();
 
-    if (faas_rt_load_code(rt, load, err, sizeof(err)) != 0) {
+    initializer_us = 0;
+
+    if (faas_rt_load_code(rt, load, &initializer_us, err, sizeof(err)) != 0) {
         faas_rt_load_failed("%s", err);
     }
 
     json_decref(load);
 
-    v = json_pack("{s:I}", "init_us", (json_int_t) (faas_rt_now() - start));
+    v = json_pack("{s:I, s:I}", "init_us",
+                  (json_int_t) (faas_rt_now() - start), "initializer_us",
+                  (json_int_t) initializer_us);
 
     if (v == NULL || faas_rt_channel_send(FAAS_FRAME_READY, v) != 0) {
         exit(1);
@@ -185,13 +189,15 @@ faas_rt_load(faas_rt_t *rt)
 
 
 static int
-faas_rt_load_code(faas_rt_t *rt, json_t *load, char *err, size_t errlen)
+faas_rt_load_code(faas_rt_t *rt, json_t *load, uint64_t *initializer_us,
+    char *err, size_t errlen)
 {
     int           rc;
     size_t        i;
     void         *dl;
     json_t       *env, *pair, *v;
-    const char   *code, *handler, *symbol, *colon;
+    uint64_t      start;
+    const char   *code, *handler, *symbol, *colon, *name;
     char         *path;
     faas_init_pt  init;
 
@@ -267,13 +273,27 @@ faas_rt_load_code(faas_rt_t *rt, json_t *load, char *err, size_t errlen)
         return -1;
     }
 
-    *(void **) &init = dlsym(dl, "faas_init");
+    /* the named initializer must exist; faas_init() is one by default */
+
+    v = json_object_get(load, "initializer");
+    name = json_is_string(v) ? json_string_value(v) : NULL;
+
+    *(void **) &init = dlsym(dl, name ? name : "faas_init");
+
+    if (init == NULL && name != NULL) {
+        snprintf(err, errlen, "initializer \"%s\": dlsym: %s", name,
+                 dlerror());
+        return -1;
+    }
 
     if (init != NULL) {
+        start = faas_rt_now();
         rc = init();
+        *initializer_us = faas_rt_now() - start;
 
         if (rc != 0) {
-            snprintf(err, errlen, "faas_init returned %d", rc);
+            snprintf(err, errlen, "initializer \"%s\" failed: it returned "
+                     "%d", name ? name : "faas_init", rc);
             return -1;
         }
     }

@@ -33,8 +33,13 @@ typedef struct shim_control_s   shim_control_t;
 #include "shim_frame.h"
 #include "shim_function.h"
 #include "shim_request.h"
-#include "shim_instance.h"
+#include "shim_output.h"
 #include "shim_process.h"
+#include "shim_slot.h"
+#include "shim_launch.h"
+#include "shim_pool.h"
+#include "shim_watch.h"
+#include "shim_instance.h"
 #include "shim_seccomp.h"
 #include "shim_cgroup.h"
 #include "shim_listen.h"
@@ -59,6 +64,9 @@ typedef struct {
     const char          *log_file;
     const char          *pid_file;
     uint64_t             stop_timeout;     /* ms */
+    uint64_t             retire_grace;     /* ms */
+    shim_pool_conf_t     pools[SHIM_POOLS_MAX];
+    unsigned             npools;
 } shim_conf_t;
 
 
@@ -79,6 +87,15 @@ struct shim_ctx_s {
     struct sock_fprog    seccomp;          /* compiled once, at start */
     int                  kmsg;             /* for seccomp kills, or -1 */
     shim_cgroup_t        cgroup;
+    shim_slot_t          slots;
+
+    shim_pool_t          pools[SHIM_POOLS_MAX];
+    unsigned             npools;
+    const char         **runtime_programs; /* NULL-terminated: bound in
+                                              every pooled sandbox */
+    shim_timer_t         pool_timer;       /* a paused pool resumes */
+    shim_watch_t         watch;            /* code updates */
+    char                 launch_error[512]; /* why the last start failed */
 
     shim_queue_t         conns;            /* waiting for their first frame */
     shim_queue_t         controls;

@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@ static int shim_cgroup_write(const char *dir, const char *file,
 static int shim_cgroup_read(const char *dir, const char *file, char *buf,
     size_t size);
 static char *shim_cgroup_mkdir(const char *parent, shim_log_t *log);
+static void shim_cgroup_reclaim(const char *parent, shim_log_t *log);
 
 
 int
@@ -41,6 +43,7 @@ shim_cgroup_init(shim_cgroup_t *cg, shim_log_t *log)
     cg->mode = SHIM_CGROUP_NONE;
     cg->memory = NULL;
     cg->pids = NULL;
+    cg->cpu = NULL;
 
     mount = NULL;
 
@@ -68,8 +71,20 @@ shim_cgroup_init(shim_cgroup_t *cg, shim_log_t *log)
                 cg->pids = cg->memory;
                 cg->mode = SHIM_CGROUP_V2;
 
+                /* the cpu controller is a bonus: without it, no quota */
+
+                if (shim_cgroup_write(mount, "cgroup.subtree_control",
+                                      "+cpu") == 0
+                    && shim_cgroup_write(cg->memory,
+                                         "cgroup.subtree_control", "+cpu")
+                       == 0)
+                {
+                    cg->cpu = cg->memory;
+                }
+
                 shim_log_error(log, SHIM_LOG_NOTICE, 0, "cgroup v2 in "
-                               "effect: memory and pids limits in %s",
+                               "effect: memory, pids%s limits in %s",
+                               cg->cpu ? " and cpu" : " (no cpu)",
                                cg->memory);
                 return 0;
             }
@@ -94,9 +109,14 @@ shim_cgroup_init(shim_cgroup_t *cg, shim_log_t *log)
         if (cg->memory != NULL && cg->pids != NULL) {
             cg->mode = SHIM_CGROUP_V1;
 
+            if (access(SHIM_CGROUP_ROOT "/cpu/cgroup.procs", W_OK) == 0) {
+                cg->cpu = shim_cgroup_mkdir(SHIM_CGROUP_ROOT "/cpu", log);
+            }
+
             shim_log_error(log, SHIM_LOG_NOTICE, 0, "cgroup v1 in effect "
-                           "(v2 lacks memory or pids): limits in %s and %s",
-                           cg->memory, cg->pids);
+                           "(v2 lacks memory or pids): limits in %s, %s "
+                           "and %s", cg->memory, cg->pids,
+                           cg->cpu ? cg->cpu : "no cpu controller");
             return 0;
         }
 
@@ -116,14 +136,15 @@ shim_cgroup_cleanup(shim_cgroup_t *cg, shim_log_t *log)
 {
     DIR            *dir;
     char            path[4200];
-    const char     *base[2];
+    const char     *base[3];
     struct dirent  *de;
     unsigned        i;
 
     base[0] = cg->memory;
     base[1] = (cg->pids != cg->memory) ? cg->pids : NULL;
+    base[2] = (cg->cpu != cg->memory) ? cg->cpu : NULL;
 
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 3; i++) {
         if (base[i] == NULL) {
             continue;
         }
@@ -154,23 +175,116 @@ shim_cgroup_cleanup(shim_cgroup_t *cg, shim_log_t *log)
         free(cg->pids);
     }
 
+    if (cg->cpu != cg->memory) {
+        free(cg->cpu);
+    }
+
     free(cg->memory);
 
     cg->memory = NULL;
     cg->pids = NULL;
+    cg->cpu = NULL;
     cg->mode = SHIM_CGROUP_NONE;
 }
 
 
 int
-shim_cgroup_create(shim_cgroup_t *cg, uint64_t id, uint64_t memory,
-    unsigned pids, int procs[2], const char **what)
+shim_cgroup_limit(shim_cgroup_t *cg, uint64_t id, uint64_t memory,
+    unsigned pids, unsigned cpu, const char **what)
 {
-    int   err;
-    char  mdir[4200], pdir[4200], path[4300], value[32];
+    char  mdir[4200], pdir[4200], cdir[4200], value[48];
+
+    if (cg->mode == SHIM_CGROUP_NONE) {
+        return 0;
+    }
+
+    snprintf(mdir, sizeof(mdir), "%s/i%" PRIu64, cg->memory, id);
+    snprintf(pdir, sizeof(pdir), "%s/i%" PRIu64, cg->pids, id);
+    snprintf(value, sizeof(value), "%" PRIu64, memory);
+
+    *what = "setting the memory limit";
+
+    if (cg->mode == SHIM_CGROUP_V2) {
+        if (shim_cgroup_write(mdir, "memory.max", value) != 0) {
+            return -1;
+        }
+
+        /* a limit that swap would soften is no limit; absent without swap */
+        (void) shim_cgroup_write(mdir, "memory.swap.max", "0");
+
+    } else {
+        /* v1 refuses a memsw limit below the memory limit: order matters */
+        (void) shim_cgroup_write(mdir, "memory.memsw.limit_in_bytes", "-1");
+
+        if (shim_cgroup_write(mdir, "memory.limit_in_bytes", value) != 0) {
+            return -1;
+        }
+
+        (void) shim_cgroup_write(mdir, "memory.memsw.limit_in_bytes", value);
+    }
+
+    snprintf(value, sizeof(value), "%u", pids);
+
+    *what = "setting the pids limit";
+
+    if (shim_cgroup_write(pdir, "pids.max", value) != 0) {
+        return -1;
+    }
+
+    if (cg->cpu == NULL) {
+        return 0;
+    }
+
+    /* cpu 500 (0.5 CPUs): 50 ms of CPU time in every 100 ms */
+
+    snprintf(cdir, sizeof(cdir), "%s/i%" PRIu64, cg->cpu, id);
+
+    *what = "setting the cpu quota";
+
+    if (cg->mode == SHIM_CGROUP_V2) {
+        if (cpu == 0) {
+            snprintf(value, sizeof(value), "max %d", SHIM_CGROUP_CPU_PERIOD);
+
+        } else {
+            snprintf(value, sizeof(value), "%llu %d",
+                     (unsigned long long) cpu * SHIM_CGROUP_CPU_PERIOD / 1000,
+                     SHIM_CGROUP_CPU_PERIOD);
+        }
+
+        return shim_cgroup_write(cdir, "cpu.max", value);
+    }
+
+    snprintf(value, sizeof(value), "%d", SHIM_CGROUP_CPU_PERIOD);
+
+    if (shim_cgroup_write(cdir, "cpu.cfs_period_us", value) != 0) {
+        return -1;
+    }
+
+    if (cpu == 0) {
+        snprintf(value, sizeof(value), "-1");
+
+    } else {
+        snprintf(value, sizeof(value), "%llu",
+                 (unsigned long long) cpu * SHIM_CGROUP_CPU_PERIOD / 1000);
+    }
+
+    return shim_cgroup_write(cdir, "cpu.cfs_quota_us", value);
+}
+
+
+int
+shim_cgroup_create(shim_cgroup_t *cg, uint64_t id, uint64_t memory,
+    unsigned pids, unsigned cpu, int procs[3], const char **what)
+{
+    int   err, v1cpu;
+    char  mdir[4200], pdir[4200], cdir[4200], path[4300];
 
     procs[0] = -1;
     procs[1] = -1;
+    procs[2] = -1;
+
+    /* in v1 the cpu controller is a hierarchy of its own */
+    v1cpu = (cg->mode == SHIM_CGROUP_V1 && cg->cpu != NULL);
 
     if (cg->mode == SHIM_CGROUP_NONE) {
         return 0;
@@ -191,31 +305,15 @@ shim_cgroup_create(shim_cgroup_t *cg, uint64_t id, uint64_t memory,
         goto failed;
     }
 
-    snprintf(value, sizeof(value), "%" PRIu64, memory);
+    if (v1cpu) {
+        snprintf(cdir, sizeof(cdir), "%s/i%" PRIu64, cg->cpu, id);
 
-    *what = "setting the memory limit";
-
-    if (cg->mode == SHIM_CGROUP_V2) {
-        if (shim_cgroup_write(mdir, "memory.max", value) != 0) {
+        if (mkdir(cdir, 0755) == -1 && errno != EEXIST) {
             goto failed;
         }
-
-        /* a limit that swap would soften is no limit; absent without swap */
-        (void) shim_cgroup_write(mdir, "memory.swap.max", "0");
-
-    } else {
-        if (shim_cgroup_write(mdir, "memory.limit_in_bytes", value) != 0) {
-            goto failed;
-        }
-
-        (void) shim_cgroup_write(mdir, "memory.memsw.limit_in_bytes", value);
     }
 
-    snprintf(value, sizeof(value), "%u", pids);
-
-    *what = "setting the pids limit";
-
-    if (shim_cgroup_write(pdir, "pids.max", value) != 0) {
+    if (shim_cgroup_limit(cg, id, memory, pids, cpu, what) != 0) {
         goto failed;
     }
 
@@ -237,22 +335,29 @@ shim_cgroup_create(shim_cgroup_t *cg, uint64_t id, uint64_t memory,
         }
     }
 
+    if (v1cpu) {
+        snprintf(path, sizeof(path), "%s/cgroup.procs", cdir);
+
+        procs[2] = open(path, O_WRONLY | O_CLOEXEC);
+        if (procs[2] == -1) {
+            goto failed;
+        }
+    }
+
     return 0;
 
 failed:
 
     err = errno;
 
-    if (procs[0] != -1) {
-        close(procs[0]);
-        procs[0] = -1;
+    for (v1cpu = 0; v1cpu < 3; v1cpu++) {
+        if (procs[v1cpu] != -1) {
+            close(procs[v1cpu]);
+            procs[v1cpu] = -1;
+        }
     }
 
-    (void) rmdir(mdir);
-
-    if (cg->mode == SHIM_CGROUP_V1) {
-        (void) rmdir(pdir);
-    }
+    shim_cgroup_remove(cg, id, NULL);
 
     errno = err;
 
@@ -261,11 +366,11 @@ failed:
 
 
 int
-shim_cgroup_join(const int procs[2])
+shim_cgroup_join(const int procs[3])
 {
     unsigned  i;
 
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 3; i++) {
         if (procs[i] != -1 && write(procs[i], "0", 1) != 1) {
             return -1;
         }
@@ -303,23 +408,28 @@ shim_cgroup_oom(shim_cgroup_t *cg, uint64_t id)
 void
 shim_cgroup_remove(shim_cgroup_t *cg, uint64_t id, shim_log_t *log)
 {
-    char  dir[4200];
+    char         dir[4200];
+    unsigned     i;
+    const char  *base[3];
 
     if (cg->mode == SHIM_CGROUP_NONE) {
         return;
     }
 
-    snprintf(dir, sizeof(dir), "%s/i%" PRIu64, cg->memory, id);
+    base[0] = cg->memory;
+    base[1] = (cg->pids != cg->memory) ? cg->pids : NULL;
+    base[2] = (cg->cpu != cg->memory) ? cg->cpu : NULL;
 
-    if (rmdir(dir) == -1 && errno != ENOENT) {
-        shim_log_error(log, SHIM_LOG_WARN, errno, "rmdir(\"%s\") failed",
-                       dir);
-    }
+    for (i = 0; i < 3; i++) {
+        if (base[i] == NULL) {
+            continue;
+        }
 
-    if (cg->mode == SHIM_CGROUP_V1) {
-        snprintf(dir, sizeof(dir), "%s/i%" PRIu64, cg->pids, id);
+        snprintf(dir, sizeof(dir), "%s/i%" PRIu64, base[i], id);
 
-        if (rmdir(dir) == -1 && errno != ENOENT) {
+        /* log NULL: a half-made cgroup, whatever of it exists goes */
+
+        if (rmdir(dir) == -1 && errno != ENOENT && log != NULL) {
             shim_log_error(log, SHIM_LOG_WARN, errno, "rmdir(\"%s\") "
                            "failed", dir);
         }
@@ -346,6 +456,8 @@ static char *
 shim_cgroup_mkdir(const char *parent, shim_log_t *log)
 {
     char  *dir;
+
+    shim_cgroup_reclaim(parent, log);
 
     if (asprintf(&dir, "%s/faas-%d", parent, (int) getpid()) == -1) {
         return NULL;
@@ -417,4 +529,64 @@ shim_cgroup_read(const char *dir, const char *file, char *buf, size_t size)
     buf[n] = '\0';
 
     return 0;
+}
+
+
+/*
+ * The cgroups of a supervisor that was killed (kill -9 leaves no time to
+ * remove them): its instances died with it, so they are empty.
+ */
+static void
+shim_cgroup_reclaim(const char *parent, shim_log_t *log)
+{
+    DIR            *dir, *sub;
+    long            pid;
+    char            path[4200], inner[4500], *end;
+    struct dirent  *de, *ie;
+
+    dir = opendir(parent);
+    if (dir == NULL) {
+        return;
+    }
+
+    while ((de = readdir(dir)) != NULL) {
+        if (strncmp(de->d_name, "faas-", 5) != 0) {
+            continue;
+        }
+
+        pid = strtol(de->d_name + 5, &end, 10);
+
+        if (*end != '\0' || pid <= 0 || pid == (long) getpid()
+            || kill((pid_t) pid, 0) == 0 || errno != ESRCH)
+        {
+            continue;
+        }
+
+        snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
+
+        sub = opendir(path);
+
+        while (sub != NULL && (ie = readdir(sub)) != NULL) {
+            if (ie->d_name[0] == 'i') {
+                snprintf(inner, sizeof(inner), "%s/%s", path, ie->d_name);
+                (void) rmdir(inner);
+            }
+        }
+
+        if (sub != NULL) {
+            closedir(sub);
+        }
+
+        if (rmdir(path) == 0) {
+            shim_log_error(log, SHIM_LOG_NOTICE, 0, "cgroup: reclaimed "
+                           "\"%s\" of exited supervisor %ld", path, pid);
+
+        } else {
+            shim_log_error(log, SHIM_LOG_WARN, errno, "cgroup: cannot "
+                           "reclaim \"%s\" of exited supervisor %ld", path,
+                           pid);
+        }
+    }
+
+    closedir(dir);
 }

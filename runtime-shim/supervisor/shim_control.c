@@ -109,6 +109,8 @@ shim_control_register(shim_control_t *c, uint8_t *payload, size_t len)
 
             reg.functions[i] = NULL;
             fresh++;
+
+            shim_watch_add(ctx, fn);
         }
 
         fn->refs++;
@@ -335,6 +337,57 @@ shim_control_close(shim_control_t *c)
     free(c->generation);
     free(c->out);
     free(c);
+}
+
+
+shim_control_log_e
+shim_control_log(shim_ctx_t *ctx, json_t *json)
+{
+    size_t           n, pending;
+    uint8_t         *out;
+    shim_control_t  *c;
+
+    if (shim_queue_empty(&ctx->controls)) {
+        return SHIM_CONTROL_LOG_NONE;
+    }
+
+    /* any worker will do: they share nginx's error log */
+
+    c = shim_queue_data(shim_queue_head(&ctx->controls), shim_control_t,
+                        link);
+
+    n = shim_frame_encode_json(ctx->out, FAAS_FRAME_LOG, json);
+    if (n == 0) {
+        return SHIM_CONTROL_LOG_NONE;
+    }
+
+    pending = c->out_len - c->out_sent;
+
+    if (pending + n > SHIM_CONTROL_OUT_MAX) {
+        return SHIM_CONTROL_LOG_FULL;
+    }
+
+    if (c->out_sent > 0) {
+        memmove(c->out, c->out + c->out_sent, pending);
+        c->out_len = pending;
+        c->out_sent = 0;
+    }
+
+    out = realloc(c->out, c->out_len + n);
+    if (out == NULL) {
+        return SHIM_CONTROL_LOG_NONE;
+    }
+
+    memcpy(out + c->out_len, ctx->out, n);
+
+    c->out = out;
+    c->out_len += n;
+
+    /* a failed send closes the connection from its own handler */
+
+    (void) shim_control_flush(c);
+
+    return SHIM_CONTROL_LOG_SENT;
 }
 
 

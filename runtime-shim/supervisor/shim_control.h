@@ -29,4 +29,18 @@ void shim_control_start(shim_ctx_t *ctx, int fd, uint8_t *payload,
 
 void shim_control_close_all(shim_ctx_t *ctx);
 
+/*
+ * Queues a LOG frame to one worker: what nginx has not read stays below
+ * SHIM_CONTROL_OUT_MAX, beyond it lines are dropped.
+ */
+#define SHIM_CONTROL_OUT_MAX   (1024 * 1024)
+
+typedef enum {
+    SHIM_CONTROL_LOG_SENT = 0,
+    SHIM_CONTROL_LOG_FULL,
+    SHIM_CONTROL_LOG_NONE                 /* no worker, or no memory */
+} shim_control_log_e;
+
+shim_control_log_e shim_control_log(shim_ctx_t *ctx, json_t *json);
+
 #endif /* SHIM_CONTROL_H */

@@ -1,12 +1,13 @@
 /*
- * The function table, see shim_function.h.  Pure data: no I/O here, so
- * the unit tests exercise it as is.
+ * The function table, see shim_function.h.  Pure data: no I/O here but
+ * closing a function's output file, so the unit tests exercise it as is.
  */
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "shim.h"
 
@@ -16,6 +17,8 @@ static int shim_function_string(json_t *def, const char *key, size_t max,
 static int shim_function_integer(json_t *def, const char *key,
     long long min, long long max, int required, long long dflt,
     long long *out, char *err, size_t errlen);
+static int shim_function_output(json_t *def, shim_function_t *fn,
+    char *err, size_t errlen);
 static int shim_function_env(json_t *def, shim_function_t *fn, char *err,
     size_t errlen);
 static int shim_function_program(shim_function_t *fn,
@@ -185,6 +188,7 @@ shim_function_parse(json_t *def, const char *runtime_dir, char *err,
     shim_queue_init(&fn->spare);
     shim_queue_init(&fn->pending);
     shim_queue_init(&fn->waiting);
+    fn->output_fd = -1;
 
     if (shim_function_string(def, "name", SHIM_NAME_MAX, 0, &fn->name,
                              err, errlen) != 0)
@@ -232,6 +236,14 @@ shim_function_parse(json_t *def, const char *runtime_dir, char *err,
     }
 
     fn->pids = (unsigned) n;
+
+    if (shim_function_integer(def, "cpu", 0, SHIM_CPU_MAX, 0, 0, &n, err,
+                              errlen) != 0)
+    {
+        goto named_failed;
+    }
+
+    fn->cpu = (unsigned) n;
 
     if (shim_function_integer(def, "network", 0, 1, 0, 0, &n, err, errlen)
         != 0)
@@ -319,7 +331,25 @@ shim_function_parse(json_t *def, const char *runtime_dir, char *err,
 
     fn->overload_status = (int) n;
 
-    if (shim_function_env(def, fn, err, errlen) != 0
+    /* the runtime checks the initializer as it checks the handler */
+
+    if (json_object_get(def, "initializer") != NULL
+        && shim_function_string(def, "initializer", SHIM_HANDLER_MAX, 0,
+                                &fn->initializer, err, errlen) != 0)
+    {
+        goto named_failed;
+    }
+
+    if (shim_function_integer(def, "debug", 0, 1, 0, 0, &n, err, errlen)
+        != 0)
+    {
+        goto named_failed;
+    }
+
+    fn->debug = (unsigned) n;
+
+    if (shim_function_output(def, fn, err, errlen) != 0
+        || shim_function_env(def, fn, err, errlen) != 0
         || shim_function_program(fn, runtime_dir, err, errlen) != 0)
     {
         goto named_failed;
@@ -355,7 +385,14 @@ shim_function_free(shim_function_t *fn)
     free(fn->runtime);
     free(fn->code);
     free(fn->handler);
+    free(fn->initializer);
+    free(fn->output_path);
     free(fn->program);
+    free(fn->program_in_code);
+
+    if (fn->output_fd != -1) {
+        close(fn->output_fd);
+    }
 
     if (fn->env != NULL) {
         json_decref(fn->env);
@@ -428,6 +465,51 @@ shim_function_integer(json_t *def, const char *key, long long min,
     }
 
     *out = n;
+
+    return 0;
+}
+
+
+/* "nginx" (the default), "supervisor", "off" or an absolute file path */
+static int
+shim_function_output(json_t *def, shim_function_t *fn, char *err,
+    size_t errlen)
+{
+    char  *s;
+
+    fn->output = SHIM_OUTPUT_NGINX;
+
+    if (json_object_get(def, "output") == NULL) {
+        return 0;
+    }
+
+    if (shim_function_string(def, "output", SHIM_PATH_MAX, 0, &s, err,
+                             errlen) != 0)
+    {
+        return -1;
+    }
+
+    if (strcmp(s, "nginx") == 0) {
+        fn->output = SHIM_OUTPUT_NGINX;
+
+    } else if (strcmp(s, "supervisor") == 0) {
+        fn->output = SHIM_OUTPUT_SUPERVISOR;
+
+    } else if (strcmp(s, "off") == 0) {
+        fn->output = SHIM_OUTPUT_OFF;
+
+    } else if (s[0] == '/') {
+        fn->output = SHIM_OUTPUT_FILE;
+        fn->output_path = s;
+        return 0;
+
+    } else {
+        free(s);
+        return shim_error(err, errlen, "\"output\" must be \"nginx\", "
+                          "\"supervisor\", \"off\" or an absolute path");
+    }
+
+    free(s);
 
     return 0;
 }
@@ -522,11 +604,21 @@ shim_function_program(shim_function_t *fn, const char *runtime_dir,
         n = snprintf(fn->program, size, "%s/faas-runtime-%s", runtime_dir,
                      fn->runtime);
 
+
     } else if (fn->handler[0] == '/') {
         n = snprintf(fn->program, size, "%s", fn->handler);
 
     } else {
         n = snprintf(fn->program, size, "%s/%s", fn->code, fn->handler);
+
+        /* in a sandbox, the code directory is SHIM_SLOT_CODE */
+
+        if (n >= 0 && asprintf(&fn->program_in_code, SHIM_SLOT_CODE "/%s",
+                               fn->handler) < 0)
+        {
+            fn->program_in_code = NULL;
+            return shim_error(err, errlen, "out of memory");
+        }
     }
 
     return (n < 0) ? shim_error(err, errlen, "snprintf() failed") : 0;

@@ -27,6 +27,16 @@
 #define SHIM_MEMORY_MAX         (1LL << 50)
 #define SHIM_TMP_SIZE_MIN       4096
 #define SHIM_PIDS_MAX           4194304
+#define SHIM_CPU_MAX            1024000   /* 1/1000 CPUs */
+
+
+/* where an instance's stdout and stderr lines go */
+typedef enum {
+    SHIM_OUTPUT_NGINX = 0,                /* LOG frames to a worker */
+    SHIM_OUTPUT_SUPERVISOR,               /* the supervisor's own log */
+    SHIM_OUTPUT_FILE,
+    SHIM_OUTPUT_OFF
+} shim_output_e;
 
 
 /* the failures faas_status counts, by kind */
@@ -51,6 +61,8 @@ typedef struct {
     uint64_t             prewarm_hits;    /* first calls of instances
                                              that were ready before */
     uint64_t             cold_us_sum;
+    uint64_t             cold_by_layer[3]; /* shim_layer_e: none, sandbox,
+                                              runtime */
     uint64_t             failures[SHIM_FAIL_KINDS];
     uint32_t             cold_us[SHIM_COLD_SAMPLES];  /* a ring */
     unsigned             ncold;
@@ -67,6 +79,14 @@ struct shim_function_s {
     char                *code;
     char                *handler;
     char                *program;         /* what an instance executes */
+    char                *program_in_code; /* exec: the program's path
+                                             in a sandbox, /code/...;
+                                             NULL when absolute */
+    char                *initializer;     /* NULL: none */
+    shim_output_e        output;
+    char                *output_path;     /* SHIM_OUTPUT_FILE */
+    int                  output_fd;       /* opened at the first line */
+    unsigned             debug:1;         /* tracebacks in 502 bodies */
     json_t              *env;             /* [[name, value], ...] */
 
     uint64_t             timeout;         /* ms */
@@ -75,6 +95,7 @@ struct shim_function_s {
     uint64_t             memory;          /* cgroup limit, bytes */
     uint64_t             tmp_size;        /* the instance's /tmp, bytes */
     unsigned             pids;            /* processes and threads */
+    unsigned             cpu;             /* 1/1000 CPUs, 0: no quota */
     unsigned             network:1;       /* the host's network */
     unsigned             max_instances;
     unsigned             min_instances;   /* reserved: never reaped */
@@ -85,6 +106,7 @@ struct shim_function_s {
     int                  overload_status; /* queue full or timed out */
 
     unsigned             refs;            /* control connections */
+    unsigned             code_generation; /* bumped by a code update */
     unsigned             reserve_paused:1; /* a reserved start failed */
 
     shim_queue_t         instances;

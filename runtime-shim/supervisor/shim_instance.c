@@ -21,6 +21,13 @@
 #include "shim.h"
 
 
+const char  *shim_layer_names[SHIM_LAYERS] = { "none", "sandbox", "runtime" };
+
+
+static int shim_instance_launch(shim_instance_t *inst, int *err);
+static int shim_instance_adopt(shim_instance_t *inst, shim_stem_t *stem);
+static void shim_instance_take_child(shim_instance_t *inst,
+    shim_child_t *child);
 static int shim_instance_load(shim_instance_t *inst);
 static char **shim_instance_environment(shim_instance_t *inst);
 static void shim_instance_channel_handler(shim_event_t *ev,
@@ -90,13 +97,11 @@ int
 shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn, shim_request_t *r,
     int *err)
 {
-    int                sv[2];
-    char             **envp, *argv[2];
-    pid_t              pid;
-    const char        *what;
-    shim_spawn_t       sp;
-    shim_sandbox_t     sb;
-    shim_instance_t   *inst;
+    int               rc;
+    shim_stem_t      *stem;
+    shim_instance_t  *inst;
+
+    ctx->launch_error[0] = '\0';
 
     inst = calloc(1, sizeof(shim_instance_t));
     if (inst == NULL) {
@@ -106,7 +111,9 @@ shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn, shim_request_t *r,
 
     inst->ctx = ctx;
     inst->function = fn;
-    inst->id = ++ctx->last_instance_id;
+    inst->code_generation = fn->code_generation;
+    inst->output[0].ev.fd = -1;
+    inst->output[1].ev.fd = -1;
 
     shim_queue_init(&inst->link);
     shim_queue_init(&inst->flink);
@@ -121,99 +128,31 @@ shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn, shim_request_t *r,
         return -1;
     }
 
-    envp = shim_instance_environment(inst);
-    if (envp == NULL) {
-        *err = ENOMEM;
-        goto failed;
-    }
+    /* the deepest warm layer there is, else from nothing */
 
-    /* one end stays blocking: the runtime's, which has nothing else to do */
+    stem = shim_pool_take(ctx, fn);
 
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-        *err = errno;
-        free(envp);
-        goto failed;
-    }
+    if (stem != NULL) {
+        rc = shim_instance_adopt(inst, stem);
 
-    if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1) {
-        *err = errno;
-        close(sv[0]);
-        close(sv[1]);
-        free(envp);
-        goto failed;
-    }
+        if (rc != 0) {
+            shim_timer_release(&ctx->loop.timers, &inst->timer);
+            free(inst);
 
-    argv[0] = fn->program;
-    argv[1] = NULL;
-
-    sp.program = fn->program;
-    sp.argv = argv;
-    sp.envp = envp;
-    sp.channel = sv[1];
-    sp.devnull = ctx->devnull;
-    sp.log_fd = ctx->conf.log_file ? ctx->log.fd : -1;
-    sp.drop_privileges = ctx->conf.drop_privileges;
-    sp.uid = ctx->conf.uid;
-    sp.gid = ctx->conf.gid;
-    sp.sandbox = NULL;
-    sp.seccomp = NULL;
-    sp.cgroup_procs[0] = -1;
-    sp.cgroup_procs[1] = -1;
-
-    if (ctx->conf.sandbox) {
-        sb.code = fn->code;
-        sb.program = fn->program;
-        sb.tmp_size = fn->tmp_size;
-        sb.network = fn->network;
-
-        sp.sandbox = &sb;
-        sp.seccomp = &ctx->seccomp;
-
-        if (shim_cgroup_create(&ctx->cgroup, inst->id, fn->memory, fn->pids,
-                               sp.cgroup_procs, &what)
-            != 0)
-        {
-            *err = errno;
-            shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
-                           SHIM_INST_FMT "sandbox: %s",
-                           SHIM_INST_ARGS(inst), what);
-            close(sv[0]);
-            close(sv[1]);
-            free(envp);
-            goto failed;
-        }
-    }
-
-    inst->started = shim_time_now();
-
-    pid = shim_process_spawn(&sp, err);
-
-    free(envp);
-    close(sv[1]);
-
-    if (sp.cgroup_procs[0] != -1) {
-        close(sp.cgroup_procs[0]);
-    }
-
-    if (sp.cgroup_procs[1] != -1) {
-        close(sp.cgroup_procs[1]);
-    }
-
-    if (pid == -1) {
-        close(sv[0]);
-
-        if (ctx->conf.sandbox) {
-            shim_cgroup_remove(&ctx->cgroup, inst->id, &ctx->log);
+            /* it is of no use now; the pool refills */
+            return shim_instance_start(ctx, fn, r, err);
         }
 
-        goto failed;
+    } else if (shim_instance_launch(inst, err) != 0) {
+        shim_timer_release(&ctx->loop.timers, &inst->timer);
+        free(inst);
+        return -1;
     }
 
-    inst->pid = pid;
     inst->state = SHIM_INSTANCE_STARTING;
 
-    shim_event_init(&inst->channel, sv[0], shim_instance_channel_handler,
-                    inst);
+    shim_event_init(&inst->channel, inst->channel.fd,
+                    shim_instance_channel_handler, inst);
 
     shim_queue_insert_tail(&ctx->instances, &inst->link);
     shim_queue_insert_tail(&fn->instances, &inst->flink);
@@ -233,7 +172,9 @@ shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn, shim_request_t *r,
 
     shim_timer_add(&ctx->loop, &inst->timer, fn->timeout);
 
-    if (shim_event_set(&ctx->loop, &inst->channel, EPOLLIN) != 0) {
+    if (shim_event_set(&ctx->loop, &inst->channel, EPOLLIN) != 0
+        || shim_output_watch(inst) != 0)
+    {
         shim_instance_kill(inst, 502, "cannot watch instance %" PRIu64
                            ": %s", inst->id, strerror(errno));
         return 0;
@@ -255,18 +196,171 @@ shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn, shim_request_t *r,
     }
 
     shim_log_error(&ctx->log, SHIM_LOG_DEBUG, 0,
-                   SHIM_INST_FMT "starting %s (pid %d)",
-                   SHIM_INST_ARGS(inst), fn->program, (int) pid);
+                   SHIM_INST_FMT "starting %s (pid %d, %s)",
+                   SHIM_INST_ARGS(inst), fn->program, (int) inst->pid,
+                   shim_layer_names[inst->layer]);
+
+    /*
+     * The pool it came from refills once this cold start is served: a
+     * clone() now would delay the READY we wait for.  The timer stands
+     * in for a READY that never comes.
+     */
+
+    if (stem != NULL) {
+        shim_timer_add(&ctx->loop, &ctx->pool_timer, SHIM_POOL_REFILL);
+    }
+
+    return 0;
+}
+
+
+const char *
+shim_instance_start_error(shim_ctx_t *ctx, int err)
+{
+    return ctx->launch_error[0] ? ctx->launch_error : strerror(err);
+}
+
+
+/* a new process for inst, from nothing */
+static int
+shim_instance_launch(shim_instance_t *inst, int *err)
+{
+    char             **envp;
+    const char        *programs[2], *bind;
+    shim_ctx_t        *ctx;
+    shim_child_t       child;
+    shim_launch_t      l;
+    shim_function_t   *fn;
+
+    ctx = inst->ctx;
+    fn = inst->function;
+
+    inst->id = ++ctx->last_instance_id;
+
+    envp = shim_instance_environment(inst);
+    if (envp == NULL) {
+        *err = ENOMEM;
+        ctx->last_instance_id--;
+        return -1;
+    }
+
+    memset(&l, 0, sizeof(shim_launch_t));
+
+    l.id = inst->id;
+    l.program = shim_launch_program(ctx, fn, &bind);
+    programs[0] = bind;
+    programs[1] = NULL;
+    l.programs = programs;
+    l.code = fn->code;
+    l.envp = envp;
+    l.memory = fn->memory;
+    l.pids = fn->pids;
+    l.cpu = fn->cpu;
+    l.tmp_size = fn->tmp_size;
+    l.network = fn->network;
+
+    if (shim_launch(ctx, &l, &child, err) != 0) {
+        free(envp);
+        ctx->last_instance_id--;
+        return -1;
+    }
+
+    free(envp);
+
+    inst->layer = SHIM_LAYER_NONE;
+    shim_instance_take_child(inst, &child);
+
+    return 0;
+}
+
+
+/*
+ * A pooled process becomes an instance of the function: its code is
+ * attached, its limits set, and a bare sandbox execs the runtime.
+ */
+static int
+shim_instance_adopt(shim_instance_t *inst, shim_stem_t *stem)
+{
+    int               err;
+    size_t            len;
+    const char       *what, *program, *bind;
+    shim_ctx_t       *ctx;
+    shim_function_t  *fn;
+
+    ctx = inst->ctx;
+    fn = inst->function;
+
+    inst->id = stem->id;
+
+    if (ctx->conf.sandbox) {
+        what = "attaching the code";
+
+        if (shim_slot_attach(&ctx->slots, stem->id, fn->code) != 0
+            || shim_cgroup_limit(&ctx->cgroup, stem->id, fn->memory,
+                                 fn->pids, fn->cpu, &what)
+               != 0)
+        {
+            goto failed;
+        }
+    }
+
+    if (stem->pool->runtime == NULL) {
+        what = "sending EXEC";
+        program = shim_launch_program(ctx, fn, &bind);
+        len = strlen(program);
+
+        faas_frame_header_encode(ctx->out, FAAS_FRAME_EXEC, (uint32_t) len);
+        memcpy(ctx->out + FAAS_FRAME_HEADER_SIZE, program, len);
+
+        if (shim_frame_send(stem->child.channel, ctx->out,
+                            FAAS_FRAME_HEADER_SIZE + len, &err)
+            != 0)
+        {
+            errno = err;
+            goto failed;
+        }
+    }
+
+    inst->layer = stem->pool->runtime ? SHIM_LAYER_RUNTIME
+                                      : SHIM_LAYER_SANDBOX;
+
+    shim_instance_take_child(inst, &stem->child);
+
+    /* a cold start counts from here, not from the pool's start */
+    inst->started = shim_time_now();
+
+    free(stem);
 
     return 0;
 
 failed:
 
-    shim_timer_release(&ctx->loop.timers, &inst->timer);
-    free(inst);
-    ctx->last_instance_id--;
+    shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno, SHIM_INST_FMT
+                   "from pool \"%s\": %s", SHIM_INST_ARGS(inst),
+                   stem->pool->runtime ? stem->pool->runtime : "sandbox",
+                   what);
+
+    /* SIGCHLD finds no one: reaped as a stray */
+    kill(stem->child.pid, SIGKILL);
+    shim_launch_release(ctx, stem->id, &stem->child);
+    free(stem);
 
     return -1;
+}
+
+
+static void
+shim_instance_take_child(shim_instance_t *inst, shim_child_t *child)
+{
+    inst->pid = child->pid;
+    inst->started = child->started;
+    inst->channel.fd = child->channel;
+
+    shim_output_init(inst, child->output);
+
+    child->channel = -1;
+    child->output[0] = -1;
+    child->output[1] = -1;
 }
 
 
@@ -275,21 +369,50 @@ shim_instance_load(shim_instance_t *inst)
 {
     int               rc, err;
     size_t            n;
-    json_t           *load;
+    json_t           *load, *env;
     shim_ctx_t       *ctx;
     shim_function_t  *fn;
 
     ctx = inst->ctx;
     fn = inst->function;
 
-    load = json_pack("{s:s, s:s, s:s, s:s, s:O, s:I}",
+    /* a pooled runtime learns here what a new process has in its envp */
+
+    env = json_deep_copy(fn->env);
+
+    if (env == NULL
+        || json_array_append_new(env, json_pack("[s, s]", "FAAS_FUNCTION",
+                                                fn->name)) != 0)
+    {
+        json_decref(env);
+        errno = ENOMEM;
+        return -1;
+    }
+
+    load = json_pack("{s:s, s:s, s:s, s:s, s:O, s:I, s:I, s:I, s:i}",
                      "function", fn->name,
                      "version", fn->version,
-                     "code", fn->code,
+                     "code", shim_launch_code_path(ctx, fn),
                      "handler", fn->handler,
-                     "env", fn->env,
-                     "instance", (json_int_t) inst->id);
+                     "env", env,
+                     "instance", (json_int_t) inst->id,
+                     "timeout_ms", (json_int_t) fn->timeout,
+                     "memory", (json_int_t) (ctx->conf.sandbox ? fn->memory
+                                                                : 0),
+                     "debug", fn->debug ? 1 : 0);
+    json_decref(env);
+
     if (load == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+
+    if (fn->initializer != NULL
+        && json_object_set_new(load, "initializer",
+                               json_string(fn->initializer))
+           != 0)
+    {
+        json_decref(load);
         errno = ENOMEM;
         return -1;
     }
@@ -364,6 +487,7 @@ shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r, int cold)
     int               n, err, prewarmed;
     size_t            len;
     json_t           *invoke;
+    const char       *layer;
     uint8_t           header[FAAS_FRAME_HEADER_SIZE];
     uint64_t          now, waited, begin, queue_us, start_us;
     shim_ctx_t       *ctx;
@@ -413,11 +537,16 @@ shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r, int cold)
     prewarmed = (!cold && inst->served == 0 && inst->ready != 0
                  && inst->ready <= r->arrived);
 
+    /* the warm layer it was served from */
+
+    layer = cold ? shim_layer_names[inst->layer]
+                 : (prewarmed ? "function" : "warm");
+
     n = snprintf((char *) ctx->out + FAAS_FRAME_HEADER_SIZE, FAAS_JSON_MAX,
                  "{\"instance\":%" PRIu64 ",\"cold\":%d,\"prewarmed\":%d,"
                  "\"pid\":%d,\"queue_us\":%" PRIu64 ",\"start_us\":%"
-                 PRIu64 "}", inst->id, cold, prewarmed, (int) inst->pid,
-                 queue_us, start_us);
+                 PRIu64 ",\"layer\":\"%s\"}", inst->id, cold, prewarmed,
+                 (int) inst->pid, queue_us, start_us, layer);
 
     faas_frame_header_encode(ctx->out, FAAS_FRAME_DISPATCH, (uint32_t) n);
 
@@ -496,6 +625,10 @@ shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r, int cold)
 
     inst->served++;
     shim_function_count_call(fn, cold, start_us);
+
+    if (cold) {
+        fn->stats.cold_by_layer[inst->layer]++;
+    }
 
     if (prewarmed) {
         fn->stats.prewarm_hits++;
@@ -669,10 +802,13 @@ shim_instance_frame(shim_instance_t *inst, faas_frame_header_t *frame,
             break;
         }
 
+        /* what it printed for this request is written before DONE */
+        shim_output_drain(inst);
         shim_instance_done(inst);
         return 0;
 
     case FAAS_FRAME_ERROR:
+        shim_output_drain(inst);
         free(inst->error);
         inst->error = shim_json_reason(payload, frame->length);
 
@@ -719,7 +855,7 @@ shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
     json_t          *json, *v;
     uint64_t         now;
     shim_ctx_t      *ctx;
-    long long        init;
+    long long        init, initializer;
     shim_request_t  *r;
 
     ctx = inst->ctx;
@@ -731,6 +867,7 @@ shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
     }
 
     init = -1;
+    initializer = 0;
 
     if (len > 0) {
         json = json_loadb((const char *) payload, len, 0, NULL);
@@ -738,6 +875,13 @@ shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
 
         if (json_is_integer(v)) {
             init = json_integer_value(v);
+        }
+
+        /* the function's own initializer, part of init */
+        v = json_object_get(json, "initializer_us");
+
+        if (json_is_integer(v)) {
+            initializer = json_integer_value(v);
         }
 
         json_decref(json);
@@ -754,10 +898,10 @@ shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
 
     if (r == NULL) {
         shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
-                       SHIM_INST_FMT "ready in %.2f ms, init %lld us "
-                       "(pid %d)", SHIM_INST_ARGS(inst),
+                       SHIM_INST_FMT "ready in %.2f ms, init %lld us, "
+                       "initializer %lld us (pid %d)", SHIM_INST_ARGS(inst),
                        (double) (now - inst->started) / 1000, init,
-                       (int) inst->pid);
+                       initializer, (int) inst->pid);
 
         shim_instance_available(inst);
         return;
@@ -765,12 +909,16 @@ shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
 
     shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
                    SHIM_INST_FMT "cold start in %.2f ms (pid %d, "
-                   "init %lld us)", SHIM_INST_ARGS(inst),
-                   (double) (now - r->arrived) / 1000, (int) inst->pid,
-                   init);
+                   "init %lld us, initializer %lld us)",
+                   SHIM_INST_ARGS(inst), (double) (now - r->arrived) / 1000,
+                   (int) inst->pid, init, initializer);
 
     if (shim_instance_dispatch(inst, r, 1) == 1) {
         shim_instance_available(inst);
+    }
+
+    if (inst->layer != SHIM_LAYER_NONE) {
+        shim_pool_fill(ctx);
     }
 }
 
@@ -831,6 +979,14 @@ shim_instance_available(shim_instance_t *inst)
     ctx = inst->ctx;
     fn = inst->function;
 
+    /* loaded before a code update: it has served its last call */
+
+    if (inst->code_generation != fn->code_generation) {
+        shim_instance_quit(inst, "code updated");
+        shim_function_schedule(ctx, fn);
+        return;
+    }
+
     for ( ;; ) {
         r = shim_function_dequeue(fn);
 
@@ -864,7 +1020,8 @@ shim_instance_available(shim_instance_t *inst)
     shim_queue_insert_head(&fn->idle, &inst->avail);
 
     if (fn->refs == 0) {
-        shim_timer_add(&ctx->loop, &inst->timer, SHIM_RETIRE_GRACE);
+        shim_timer_add(&ctx->loop, &inst->timer,
+                       ctx->conf.retire_grace);
         return;
     }
 
@@ -1008,8 +1165,8 @@ shim_instance_timer_handler(shim_timer_t *t)
 
     case SHIM_INSTANCE_IDLE:
         if (fn->refs == 0) {
-            shim_instance_quit(inst, "version no longer registered for %d ms",
-                               SHIM_RETIRE_GRACE);
+            shim_instance_quit(inst, "version no longer registered for %"
+                               PRIu64 " ms", ctx->conf.retire_grace);
             break;
         }
 
@@ -1111,6 +1268,10 @@ shim_instance_reap(shim_ctx_t *ctx)
             inst = NULL;
         }
 
+        if (inst == NULL && shim_pool_reaped(ctx, pid, status)) {
+            continue;
+        }
+
         if (inst == NULL) {
             /* we are a subreaper: an instance's orphan, now gone */
             shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
@@ -1137,7 +1298,8 @@ shim_instance_died(shim_instance_t *inst, int status)
 
     inst->exited = 1;
 
-    /* what it said before dying: DONE for the last request, or ERROR */
+    /* its last lines, then what it said: DONE for the request, or ERROR */
+    shim_output_drain(inst);
     shim_instance_read(inst);
     shim_instance_close_channel(inst);
 
@@ -1167,6 +1329,7 @@ shim_instance_died(shim_instance_t *inst, int status)
         }
 
         shim_cgroup_remove(&ctx->cgroup, inst->id, &ctx->log);
+        shim_slot_remove(&ctx->slots, inst->id, &ctx->log);
     }
 
     r = inst->request;
@@ -1242,6 +1405,7 @@ shim_instance_free(shim_instance_t *inst)
     fn = inst->function;
 
     shim_instance_close_channel(inst);
+    shim_output_close(inst);
     shim_timer_release(&ctx->loop.timers, &inst->timer);
 
     shim_queue_remove(&inst->avail);
@@ -1276,7 +1440,7 @@ shim_function_schedule(shim_ctx_t *ctx, shim_function_t *fn)
                            "function \"%s\": cannot start an instance",
                            fn->name);
             shim_request_fail(r, 502, 0, "cannot start an instance: %s",
-                              strerror(err));
+                              shim_instance_start_error(ctx, err));
         }
     }
 
@@ -1306,6 +1470,7 @@ shim_function_schedule(shim_ctx_t *ctx, shim_function_t *fn)
                        "function \"%s\" version %s removed", fn->name,
                        fn->version);
 
+        shim_watch_remove(ctx, fn);
         shim_function_remove(&ctx->functions, fn);
         shim_function_free(fn);
     }
@@ -1418,11 +1583,56 @@ shim_instance_retire(shim_ctx_t *ctx, shim_function_t *fn)
 
         if (!shim_timer_armed(&inst->timer)
             || inst->timer.deadline > ctx->loop.now
-                                      + SHIM_RETIRE_GRACE * 1000)
+                                      + ctx->conf.retire_grace * 1000)
         {
-            shim_timer_add(&ctx->loop, &inst->timer, SHIM_RETIRE_GRACE);
+            shim_timer_add(&ctx->loop, &inst->timer,
+                       ctx->conf.retire_grace);
         }
     }
+
+    shim_function_schedule(ctx, fn);
+}
+
+
+void
+shim_instance_code_changed(shim_ctx_t *ctx, shim_function_t *fn)
+{
+    unsigned          idle, busy;
+    shim_queue_t     *q;
+    shim_instance_t  *inst;
+
+    fn->code_generation++;
+
+    idle = 0;
+
+    while ((inst = shim_instance_get_idle(fn)) != NULL) {
+        shim_instance_quit(inst, "code updated");
+        idle++;
+    }
+
+    /* busy and starting ones quit when they next become available */
+
+    busy = 0;
+
+    for (q = shim_queue_head(&fn->instances);
+         q != shim_queue_sentinel(&fn->instances);
+         q = shim_queue_next(q))
+    {
+        inst = shim_queue_data(q, shim_instance_t, flink);
+
+        if (inst->state == SHIM_INSTANCE_BUSY
+            || inst->state == SHIM_INSTANCE_STARTING)
+        {
+            busy++;
+        }
+    }
+
+    shim_log_error(&ctx->log, SHIM_LOG_NOTICE, 0,
+                   "function \"%s\" version %s: code in \"%s\" updated: "
+                   "%u idle instances quit, %u finish on the old code",
+                   fn->name, fn->version, fn->code, idle, busy);
+
+    /* reserved and prewarmed instances come back with the new code */
 
     shim_function_schedule(ctx, fn);
 }

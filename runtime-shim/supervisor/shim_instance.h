@@ -10,9 +10,10 @@
 #define SHIM_QUIT_GRACE  1000            /* ms from QUIT to SIGKILL */
 
 /*
- * How long the idle instances of a version that no nginx worker registers
- * any more are kept: an nginx restart, or a reload whose old workers exit
- * before the new ones register, then finds its functions still warm.
+ * How long, by default, the idle instances of a version that no nginx
+ * worker registers any more are kept (--retire-grace): an nginx restart,
+ * or a reload whose old workers exit before the new ones register, then
+ * finds its functions still warm.
  */
 #define SHIM_RETIRE_GRACE  10000         /* ms */
 
@@ -51,11 +52,20 @@ struct shim_instance_s {
 
     char                *error;           /* reason of an ERROR frame */
     char                 quit_reason[64];
+    shim_layer_e         layer;           /* where its process came from */
+    unsigned             code_generation; /* of its function's code */
+    shim_output_t        output[2];       /* stdout, stderr */
+    uint64_t             output_window;   /* us: this second of output */
+    unsigned             output_lines;    /* lines in it */
+    unsigned             output_dropped;
 
     unsigned             killed:1;
     unsigned             reserved:1;      /* idle, kept by min_instances */
     unsigned             exited:1;
 };
+
+
+extern const char  *shim_layer_names[SHIM_LAYERS];
 
 
 /* a warm instance for r, or NULL; a spare starting one is bound to r */
@@ -65,6 +75,9 @@ int shim_instance_bind_spare(shim_function_t *fn, shim_request_t *r);
 /* cold start for r (r may be NULL: a spare) */
 int shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn,
     shim_request_t *r, int *err);
+
+/* why shim_instance_start() failed, with err as it returned */
+const char *shim_instance_start_error(shim_ctx_t *ctx, int err);
 
 /* 0: dispatched, 1: r was dropped, inst is still usable, -1: inst failed */
 int shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r,
@@ -93,6 +106,9 @@ void shim_function_schedule(shim_ctx_t *ctx, shim_function_t *fn);
 
 /* starts spares until idle and starting ones are as many as prewarm asks */
 void shim_function_prewarm(shim_ctx_t *ctx, shim_function_t *fn);
+
+/* the code directory changed: new instances, the old ones drain */
+void shim_instance_code_changed(shim_ctx_t *ctx, shim_function_t *fn);
 
 void shim_instance_kill_all(shim_ctx_t *ctx, const char *why);
 

@@ -61,10 +61,19 @@ static const char  *shim_usage_text =
     "      --stop-timeout TIME   how long busy instances may finish on "
     "SIGTERM\n"
     "                            (default 10s; e.g. 500ms, 30s, 1m)\n"
+    "      --retire-grace TIME   how long idle instances of a function "
+    "that no\n"
+    "                            nginx registers any more stay warm "
+    "(default 10s)\n"
     "      --sandbox on|off      namespaces, cgroups and seccomp for "
     "instances\n"
     "                            (default on where root can make "
     "namespaces)\n"
+    "      --pool NAME=N         keep N pooled sandboxes (NAME sandbox) "
+    "or\n"
+    "                            runtimes (NAME python3, nodejs, c) ready "
+    "for\n"
+    "                            cold starts; repeatable (default none)\n"
     "  -h, --help                show this help\n"
     "  -V, --version             show the version\n"
     "\n"
@@ -159,7 +168,9 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
         OPT_LOG_LEVEL,
         OPT_PID_FILE,
         OPT_STOP_TIMEOUT,
-        OPT_SANDBOX
+        OPT_SANDBOX,
+        OPT_POOL,
+        OPT_RETIRE_GRACE
     };
 
     static const struct option  options[] = {
@@ -174,6 +185,8 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
         { "pid-file",     required_argument, NULL, OPT_PID_FILE },
         { "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
         { "sandbox",      required_argument, NULL, OPT_SANDBOX },
+        { "pool",         required_argument, NULL, OPT_POOL },
+        { "retire-grace", required_argument, NULL, OPT_RETIRE_GRACE },
         { "help",         no_argument,       NULL, 'h' },
         { "version",      no_argument,       NULL, 'V' },
         { NULL, 0, NULL, 0 }
@@ -184,6 +197,7 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
     conf->socket_mode = 0660;
     conf->socket_gid = (gid_t) -1;
     conf->stop_timeout = 10000;
+    conf->retire_grace = SHIM_RETIRE_GRACE;
     conf->sandbox = -1;
     *level = SHIM_LOG_INFO;
 
@@ -212,6 +226,13 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
 
         case OPT_SOCKET_GROUP:
             socket_group = optarg;
+            break;
+
+        case OPT_POOL:
+            if (shim_pool_option(conf->pools, &conf->npools, optarg) != 0) {
+                goto usage;
+            }
+
             break;
 
         case OPT_USER:
@@ -252,6 +273,15 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
         case OPT_STOP_TIMEOUT:
             if (shim_conf_parse_time(optarg, &conf->stop_timeout) != 0) {
                 fprintf(stderr, "faas-supervisor: invalid --stop-timeout "
+                        "\"%s\"\n", optarg);
+                goto usage;
+            }
+
+            break;
+
+        case OPT_RETIRE_GRACE:
+            if (shim_conf_parse_time(optarg, &conf->retire_grace) != 0) {
+                fprintf(stderr, "faas-supervisor: invalid --retire-grace "
                         "\"%s\"\n", optarg);
                 goto usage;
             }
@@ -435,6 +465,7 @@ shim_init(shim_ctx_t *ctx)
 {
     ctx->listen_fd = -1;
     ctx->signal_fd = -1;
+    ctx->watch.fd = -1;
     ctx->devnull = -1;
     ctx->kmsg = -1;
 
@@ -458,6 +489,10 @@ shim_init(shim_ctx_t *ctx)
         return -1;
     }
 
+    if (shim_watch_init(ctx) != 0) {
+        return -1;
+    }
+
     ctx->packet = malloc(SHIM_PACKET_SIZE);
     ctx->out = malloc(SHIM_FRAME_JSON_SIZE);
 
@@ -474,6 +509,10 @@ shim_init(shim_ctx_t *ctx)
         }
 
         ctx->kmsg = shim_seccomp_kmsg_open(&ctx->log);
+
+        if (shim_slot_init(&ctx->slots, &ctx->log) != 0) {
+            return -1;
+        }
 
         shim_log_error(&ctx->log, SHIM_LOG_NOTICE, 0, "sandbox on: pid, "
                        "mount, ipc, uts (and net) namespaces, seccomp "
@@ -509,6 +548,12 @@ shim_init(shim_ctx_t *ctx)
     }
 
     if (shim_listen_open(ctx) != 0) {
+        return -1;
+    }
+
+    /* after the listener: a second supervisor on the socket fails first */
+
+    if (shim_pool_init(ctx) != 0) {
         return -1;
     }
 
@@ -662,6 +707,7 @@ shim_stop(shim_ctx_t *ctx, int signo)
     shim_listen_close(ctx);
     shim_control_close_all(ctx);
     shim_status_close_all(ctx);
+    shim_pool_drain(ctx);
 
     bucket = 0;
     fn = shim_function_next(&ctx->functions, &bucket, NULL);
@@ -756,6 +802,9 @@ shim_cleanup(shim_ctx_t *ctx)
         close(ctx->devnull);
     }
 
+    shim_pool_cleanup(ctx);
+    shim_watch_cleanup(ctx);
+    shim_slot_cleanup(&ctx->slots, &ctx->log);
     shim_cgroup_cleanup(&ctx->cgroup, &ctx->log);
     shim_seccomp_free(&ctx->seccomp);
 

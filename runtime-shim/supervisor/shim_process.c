@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +36,8 @@ static void shim_process_fail(int channel, const char *step,
     const char *arg, int err) __attribute__((noreturn));
 static void shim_process_report(int channel, const char *stage,
     const char *step, const char *arg, int err) __attribute__((noreturn));
+static void shim_process_wait_exec(int chan, char *const *envp)
+    __attribute__((noreturn));
 
 
 pid_t
@@ -113,11 +116,12 @@ shim_process_child(const shim_spawn_t *sp, pid_t parent)
         shim_process_fail(chan, "dup2(stdin)", NULL, errno);
     }
 
-    if (sp->log_fd != -1
-        && (dup2(sp->log_fd, STDOUT_FILENO) == -1
-            || dup2(sp->log_fd, STDERR_FILENO) == -1))
-    {
+    if (sp->stdout_fd != -1 && dup2(sp->stdout_fd, STDOUT_FILENO) == -1) {
         shim_process_fail(chan, "dup2(stdout)", NULL, errno);
+    }
+
+    if (sp->stderr_fd != -1 && dup2(sp->stderr_fd, STDERR_FILENO) == -1) {
+        shim_process_fail(chan, "dup2(stderr)", NULL, errno);
     }
 
     if (chan == SHIM_CHANNEL_FD) {
@@ -256,9 +260,56 @@ shim_process_child(const shim_spawn_t *sp, pid_t parent)
                             NULL, errno);
     }
 
+    if (sp->program == NULL) {
+        shim_process_wait_exec(chan, sp->envp);
+    }
+
     execve(sp->program, sp->argv, sp->envp);
 
     shim_process_fail(chan, "execve", sp->program, errno);
+}
+
+
+/*
+ * A pooled sandbox: everything is set up but the program, which the
+ * supervisor names in an EXEC packet once it knows the function.  The
+ * LOAD that follows stays queued for the runtime.
+ */
+static void
+shim_process_wait_exec(int chan, char *const *envp)
+{
+    char                 buf[FAAS_FRAME_HEADER_SIZE + PATH_MAX + 1];
+    char                *argv[2];
+    ssize_t              n;
+    faas_frame_header_t  frame;
+
+    do {
+        n = recv(chan, buf, sizeof(buf) - 1, 0);
+    } while (n == -1 && errno == EINTR);
+
+    /* the pool is being emptied */
+
+    if (n <= 0) {
+        _exit(0);
+    }
+
+    if ((size_t) n < FAAS_FRAME_HEADER_SIZE
+        || faas_frame_header_decode((uint8_t *) buf, &frame) != FAAS_FRAME_OK
+        || frame.type != FAAS_FRAME_EXEC
+        || frame.length != (size_t) n - FAAS_FRAME_HEADER_SIZE
+        || frame.length == 0)
+    {
+        shim_process_fail(chan, "waiting for EXEC", "invalid packet", EINVAL);
+    }
+
+    buf[n] = '\0';
+
+    argv[0] = buf + FAAS_FRAME_HEADER_SIZE;
+    argv[1] = NULL;
+
+    execve(argv[0], argv, envp);
+
+    shim_process_fail(chan, "execve", argv[0], errno);
 }
 
 

@@ -22,7 +22,8 @@ typedef struct {
     char *const         *envp;
     int                  channel;         /* the child's end */
     int                  devnull;
-    int                  log_fd;          /* child's stdout/stderr, or -1 */
+    int                  stdout_fd;       /* -1: the supervisor's */
+    int                  stderr_fd;
     int                  drop_privileges;
     uid_t                uid;
     gid_t                gid;
@@ -30,7 +31,7 @@ typedef struct {
     /* NULL: none of the sandbox, the process is only forked */
     const shim_sandbox_t     *sandbox;
     const struct sock_fprog  *seccomp;
-    int                  cgroup_procs[2]; /* -1: none */
+    int                  cgroup_procs[3]; /* -1: none */
 } shim_spawn_t;
 
 

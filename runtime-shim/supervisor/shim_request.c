@@ -249,7 +249,7 @@ shim_request_route(shim_request_t *r)
                            "function \"%s\": cannot start an instance for "
                            "request %s", fn->name, r->id);
             shim_request_fail(r, 502, 0, "cannot start an instance: %s",
-                              strerror(err));
+                              shim_instance_start_error(ctx, err));
         }
 
         return;

@@ -49,6 +49,7 @@ static int shim_sandbox_mkdirs(char *path, mode_t mode);
 static int shim_sandbox_bind(const char *path, int dir, int rdonly,
     const char **step);
 static int shim_sandbox_link(const char *path);
+static int shim_sandbox_program(const char *program, const char **step);
 static int shim_sandbox_hidden(const char *path);
 
 
@@ -71,27 +72,33 @@ int
 shim_sandbox_root(const shim_sandbox_t *sb, const char **step,
     const char **arg)
 {
-    char         path[PATH_MAX + sizeof(SHIM_SANDBOX_OLD)], opts[64];
-    char        *slash;
-    size_t       i;
-    const char  *libs[] = { "/lib", "/lib64", "/lib32" };
+    char                path[PATH_MAX + sizeof(SHIM_SANDBOX_OLD)], opts[64];
+    size_t              i;
+    const char         *libs[] = { "/lib", "/lib64", "/lib32" };
+    const char *const  *prog;
 
     /* the instance's own /dev and /proc would hide them */
 
-    *step = "code dir or runtime below /dev or /proc";
+    *step = "runtime below /dev or /proc";
 
-    if (shim_sandbox_hidden(sb->code) || shim_sandbox_hidden(sb->program)) {
-        *arg = shim_sandbox_hidden(sb->code) ? sb->code : sb->program;
-        errno = EINVAL;
-        return -1;
+    for (prog = sb->programs; *prog != NULL; prog++) {
+        if (shim_sandbox_hidden(*prog)) {
+            *arg = *prog;
+            errno = EINVAL;
+            return -1;
+        }
     }
 
     *arg = NULL;
 
-    /* nothing mounted from here on may propagate back to the host */
+    /*
+     * Nothing mounted here may propagate back to the host.  Slaves, not
+     * private: the code slot must still receive the supervisor's mount;
+     * every other mount is made private as it is bound.
+     */
 
-    *step = "making mounts private";
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1) {
+    *step = "making mounts slaves";
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == -1) {
         return -1;
     }
 
@@ -143,9 +150,9 @@ shim_sandbox_root(const shim_sandbox_t *sb, const char **step,
     *arg = NULL;
 
     /*
-     * The private /tmp comes before the code and the runtime, so that
-     * either may live below the host's /tmp: their bind mounts then sit
-     * on top of it, read-only and with their own flags.
+     * The private /tmp comes before the runtimes, so that they may live
+     * below the host's /tmp: their bind mounts then sit on top of it,
+     * read-only and with their own flags.
      */
 
     *step = "mounting /tmp";
@@ -162,39 +169,48 @@ shim_sandbox_root(const shim_sandbox_t *sb, const char **step,
         return -1;
     }
 
-    /* the code and the runtime at their own paths: nothing is rewritten */
+    /* the code: the slot, empty until the supervisor attaches the code */
 
-    *arg = sb->code;
-    snprintf(path, sizeof(path), "%s", sb->code);
+    *arg = sb->slot;
+    snprintf(path, sizeof(path), SHIM_SANDBOX_OLD "%s", sb->slot);
 
-    *step = "creating code dir";
-    if (shim_sandbox_mkdirs(path, 0755) != 0) {
+    *step = "mounting the code slot";
+    if (mkdir(SHIM_SLOT_CODE, 0755) == -1
+        || mount(path, SHIM_SLOT_CODE, NULL, MS_BIND | MS_REC, NULL) == -1
+        || mount(NULL, SHIM_SLOT_CODE, NULL, MS_BIND | MS_REMOUNT
+                 | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL)
+           == -1)
+    {
         return -1;
     }
 
-    if (shim_sandbox_bind(sb->code, 1, 1, step) != 0) {
-        *step = "mounting code dir";
-        return -1;
-    }
+    /*
+     * The runtimes at their own paths, each with its own files in
+     * PROGRAM.d beside it (the Node.js addon), not the whole directory.
+     */
 
-    *arg = sb->program;
+    for (prog = sb->programs; *prog != NULL; prog++) {
+        *arg = *prog;
 
-    if (access(sb->program, F_OK) != 0) {
-        snprintf(path, sizeof(path), "%s", sb->program);
-        slash = strrchr(path, '/');
+        if (shim_sandbox_program(*prog, step) != 0) {
+            return -1;
+        }
 
-        if (slash != NULL && slash != path) {
-            *slash = '\0';
+        snprintf(path, sizeof(path), SHIM_SANDBOX_OLD "%s.d", *prog);
+
+        if (access(path, F_OK) == 0) {
+            snprintf(path, sizeof(path), "%s.d", *prog);
+            *arg = path;
 
             *step = "creating runtime dir";
             if (shim_sandbox_mkdirs(path, 0755) != 0) {
                 return -1;
             }
-        }
 
-        if (shim_sandbox_bind(sb->program, 0, 1, step) != 0) {
-            *step = "mounting runtime";
-            return -1;
+            if (shim_sandbox_bind(path, 1, 1, step) != 0) {
+                *step = "mounting runtime files";
+                return -1;
+            }
         }
     }
 
@@ -329,6 +345,38 @@ shim_sandbox_available(void)
 }
 
 
+/* a program file at its own path, and the directories down to it */
+static int
+shim_sandbox_program(const char *program, const char **step)
+{
+    char   path[PATH_MAX];
+    char  *slash;
+
+    if (access(program, F_OK) == 0) {
+        return 0;
+    }
+
+    snprintf(path, sizeof(path), "%s", program);
+    slash = strrchr(path, '/');
+
+    if (slash != NULL && slash != path) {
+        *slash = '\0';
+
+        *step = "creating runtime dir";
+        if (shim_sandbox_mkdirs(path, 0755) != 0) {
+            return -1;
+        }
+    }
+
+    if (shim_sandbox_bind(program, 0, 1, step) != 0) {
+        *step = "mounting runtime";
+        return -1;
+    }
+
+    return 0;
+}
+
+
 /* the new root's copy of PATH ("/usr"), bound from the host's /.old/usr */
 static int
 shim_sandbox_bind(const char *path, int dir, int rdonly, const char **step)
@@ -358,6 +406,14 @@ shim_sandbox_bind(const char *path, int dir, int rdonly, const char **step)
     *step = "bind mount";
 
     if (mount(src, path, NULL, MS_BIND | MS_REC, NULL) == -1) {
+        return -1;
+    }
+
+    /* a slave of the host's would receive what the host mounts below */
+
+    *step = "making a mount private";
+
+    if (mount(NULL, path, NULL, MS_REC | MS_PRIVATE, NULL) == -1) {
         return -1;
     }
 

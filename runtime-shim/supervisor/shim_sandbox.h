@@ -11,8 +11,10 @@
 
 
 typedef struct {
-    const char          *code;            /* read-only, at the same path */
-    const char          *program;         /* read-only, at the same path */
+    const char          *slot;            /* host path, bound at /code */
+    const char *const   *programs;        /* NULL-terminated: the runtimes,
+                                             each at its own path with its
+                                             PROGRAM.d, read-only */
     uint64_t             tmp_size;        /* bytes */
     int                  network;         /* 1: the host's network */
 } shim_sandbox_t;

@@ -64,9 +64,11 @@ static shim_function_t **shim_status_functions(shim_ctx_t *ctx, size_t *n);
 static int shim_status_cmp(const void *one, const void *two);
 static int shim_status_cmp_u32(const void *one, const void *two);
 static void shim_status_collect(shim_function_t *fn, shim_status_fn_t *s);
-static char *shim_status_json(shim_function_t **fns, size_t n);
-static void shim_status_prometheus(shim_text_t *t, shim_function_t **fns,
+static char *shim_status_json(shim_ctx_t *ctx, shim_function_t **fns,
     size_t n);
+static json_t *shim_status_pools(shim_ctx_t *ctx);
+static void shim_status_prometheus(shim_text_t *t, shim_ctx_t *ctx,
+    shim_function_t **fns, size_t n);
 static void shim_text_printf(shim_text_t *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void shim_text_labels(shim_text_t *t, shim_function_t *fn);
@@ -130,7 +132,7 @@ shim_status_start(shim_ctx_t *ctx, int fd, uint8_t *payload, size_t len)
 
     if (prometheus) {
         memset(&text, 0, sizeof(shim_text_t));
-        shim_status_prometheus(&text, fns, nfns);
+        shim_status_prometheus(&text, ctx, fns, nfns);
 
         rc = text.failed ? -1
              : shim_status_frame(st, "text/plain; version=0.0.4; "
@@ -138,7 +140,7 @@ shim_status_start(shim_ctx_t *ctx, int fd, uint8_t *payload, size_t len)
         free(text.data);
 
     } else {
-        body = shim_status_json(fns, nfns);
+        body = shim_status_json(ctx, fns, nfns);
 
         rc = (body == NULL) ? -1
              : shim_status_frame(st, "application/json", body,
@@ -334,18 +336,19 @@ shim_status_collect(shim_function_t *fn, shim_status_fn_t *s)
 
 
 static char *
-shim_status_json(shim_function_t **fns, size_t n)
+shim_status_json(shim_ctx_t *ctx, shim_function_t **fns, size_t n)
 {
     int                k;
     char              *text;
     size_t             i;
-    json_t            *root, *list, *f, *errors, *cold;
+    json_t            *root, *list, *f, *errors, *cold, *layers;
     shim_function_t   *fn;
     shim_status_fn_t   s;
 
-    root = json_pack("{s:s, s:[]}", "supervisor", SHIM_VERSION,
-                     "functions");
-    if (root == NULL) {
+    root = json_pack("{s:s, s:o*, s:[]}", "supervisor", SHIM_VERSION,
+                     "pools", shim_status_pools(ctx), "functions");
+    if (root == NULL || json_object_get(root, "pools") == NULL) {
+        json_decref(root);
         return NULL;
     }
 
@@ -378,8 +381,19 @@ shim_status_json(shim_function_t **fns, size_t n)
                              (json_int_t) 0, "p50", "p90", "p99");
         }
 
+        /* which warm layer each cold start came from */
+
+        layers = json_pack("{s:I, s:I, s:I, s:I}",
+                           "function", (json_int_t) fn->stats.prewarm_hits,
+                           "runtime", (json_int_t)
+                               fn->stats.cold_by_layer[SHIM_LAYER_RUNTIME],
+                           "sandbox", (json_int_t)
+                               fn->stats.cold_by_layer[SHIM_LAYER_SANDBOX],
+                           "none", (json_int_t)
+                               fn->stats.cold_by_layer[SHIM_LAYER_NONE]);
+
         f = json_pack("{s:s, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:I},"
-                      " s:I, s:I, s:I, s:I, s:o*, s:o*}",
+                      " s:I, s:I, s:I, s:I, s:o*, s:o*, s:o*}",
                       "name", fn->name,
                       "version", fn->version,
                       "registered", fn->refs > 0,
@@ -394,11 +408,12 @@ shim_status_json(shim_function_t **fns, size_t n)
                       "cold_starts", (json_int_t) fn->stats.cold_starts,
                       "prewarm_hits", (json_int_t) fn->stats.prewarm_hits,
                       "errors", errors,
-                      "cold_start_us", cold);
+                      "cold_start_us", cold,
+                      "start_layers", layers);
 
         /* "o*" skips a NULL and steals the references it takes */
 
-        if (f == NULL || errors == NULL || cold == NULL) {
+        if (f == NULL || errors == NULL || cold == NULL || layers == NULL) {
             json_decref(f);
             json_decref(root);
             return NULL;
@@ -418,12 +433,47 @@ shim_status_json(shim_function_t **fns, size_t n)
 }
 
 
+/* {"sandbox": {"size": 4, "ready": 4, "started": 9, "taken": 5}, ...} */
+static json_t *
+shim_status_pools(shim_ctx_t *ctx)
+{
+    unsigned      i;
+    json_t       *pools, *p;
+    shim_pool_t  *pool;
+
+    pools = json_object();
+
+    for (i = 0; pools != NULL && i < ctx->npools; i++) {
+        pool = &ctx->pools[i];
+
+        p = json_pack("{s:I, s:I, s:I, s:I}",
+                      "size", (json_int_t) pool->size,
+                      "ready", (json_int_t) pool->nready,
+                      "started", (json_int_t) pool->started,
+                      "taken", (json_int_t) pool->taken);
+
+        if (json_object_set_new(pools, pool->runtime ? pool->runtime
+                                                     : "sandbox", p)
+            != 0)
+        {
+            json_decref(pools);
+            return NULL;
+        }
+    }
+
+    return pools;
+}
+
+
 static void
-shim_status_prometheus(shim_text_t *t, shim_function_t **fns, size_t n)
+shim_status_prometheus(shim_text_t *t, shim_ctx_t *ctx,
+    shim_function_t **fns, size_t n)
 {
     int                k;
     size_t             i;
     unsigned           counts[5];
+    const char        *name;
+    shim_pool_t       *pool;
     shim_function_t   *fn;
     shim_status_fn_t   s;
 
@@ -473,6 +523,20 @@ shim_status_prometheus(shim_text_t *t, shim_function_t **fns, size_t n)
         shim_text_printf(t, "faas_cold_starts_total");
         shim_text_labels(t, fns[i]);
         shim_text_printf(t, "} %" PRIu64 "\n", fns[i]->stats.cold_starts);
+    }
+
+    shim_text_printf(t, "# HELP faas_cold_start_layer_total Cold starts "
+                     "by the warm layer they came from.\n"
+                     "# TYPE faas_cold_start_layer_total counter\n");
+
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < SHIM_LAYERS; k++) {
+            shim_text_printf(t, "faas_cold_start_layer_total");
+            shim_text_labels(t, fns[i]);
+            shim_text_printf(t, ",layer=\"%s\"} %" PRIu64 "\n",
+                             shim_layer_names[k],
+                             fns[i]->stats.cold_by_layer[k]);
+        }
     }
 
     shim_text_printf(t, "# HELP faas_prewarm_hits_total Calls served by a "
@@ -538,6 +602,30 @@ shim_status_prometheus(shim_text_t *t, shim_function_t **fns, size_t n)
         shim_text_printf(t, "faas_cold_start_seconds_count");
         shim_text_labels(t, fn);
         shim_text_printf(t, "} %" PRIu64 "\n", fn->stats.cold_starts);
+    }
+
+    /* the pools, which belong to no function */
+
+    shim_text_printf(t, "# HELP faas_pool_ready Pooled sandboxes and "
+                     "runtimes ready for a cold start.\n"
+                     "# TYPE faas_pool_ready gauge\n");
+
+    for (i = 0; i < ctx->npools; i++) {
+        pool = &ctx->pools[i];
+        name = pool->runtime ? pool->runtime : "sandbox";
+        shim_text_printf(t, "faas_pool_ready{pool=\"%s\"} %u\n", name,
+                         pool->nready);
+    }
+
+    shim_text_printf(t, "# HELP faas_pool_taken_total Pooled processes "
+                     "taken by a cold start.\n"
+                     "# TYPE faas_pool_taken_total counter\n");
+
+    for (i = 0; i < ctx->npools; i++) {
+        pool = &ctx->pools[i];
+        name = pool->runtime ? pool->runtime : "sandbox";
+        shim_text_printf(t, "faas_pool_taken_total{pool=\"%s\"} %" PRIu64
+                         "\n", name, pool->taken);
     }
 }
 

@@ -121,6 +121,47 @@ test_status(void **state)
 }
 
 
+/* --pool NAME=N */
+static void
+test_pool_option(void **state)
+{
+    size_t             i;
+    unsigned           n;
+    shim_pool_conf_t   pools[SHIM_POOLS_MAX];
+
+    static const char  *bad[] = {
+        "sandbox", "=2", "sandbox=", "sandbox=x", "sandbox=-1",
+        "sandbox=1001", "../c=1", "Py=1", "sandbox=1 ",
+        "a-name-that-is-longer-than-31-bytes=1",
+    };
+
+    (void) state;
+
+    n = 0;
+
+    assert_int_equal(shim_pool_option(pools, &n, "sandbox=4"), 0);
+    assert_int_equal(shim_pool_option(pools, &n, "python3=2"), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(pools[0].name, "sandbox");
+    assert_int_equal(pools[0].size, 4);
+    assert_string_equal(pools[1].name, "python3");
+    assert_int_equal(pools[1].size, 2);
+
+    /* a later option for the same pool wins */
+    assert_int_equal(shim_pool_option(pools, &n, "sandbox=0"), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(pools[0].size, 0);
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (shim_pool_option(pools, &n, bad[i]) == 0) {
+            fail_msg("accepted --pool %s", bad[i]);
+        }
+    }
+
+    assert_int_equal(n, 2);
+}
+
+
 int
 main(void)
 {
@@ -129,6 +170,7 @@ main(void)
         cmocka_unit_test(test_mode),
         cmocka_unit_test(test_users),
         cmocka_unit_test(test_status),
+        cmocka_unit_test(test_pool_option),
     };
 
     return cmocka_run_group_tests_name("conf", tests, NULL, NULL);

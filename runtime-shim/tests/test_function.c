@@ -168,6 +168,7 @@ test_parse_exec(void **state)
                "\"timeout_ms\":1}", err, sizeof(err));
     assert_non_null(fn);
     assert_string_equal(fn->program, "/srv/x/bin/run");
+    assert_string_equal(fn->program_in_code, SHIM_SLOT_CODE "/bin/run");
     shim_function_free(fn);
 
     fn = parse("{\"name\":\"x\",\"version\":\"1\",\"runtime\":\"exec\","
@@ -175,6 +176,48 @@ test_parse_exec(void **state)
                "\"timeout_ms\":1}", err, sizeof(err));
     assert_non_null(fn);
     assert_string_equal(fn->program, "/usr/bin/run");
+    assert_null(fn->program_in_code);
+    shim_function_free(fn);
+}
+
+
+/* the runtimes' members: initializer, debug, output */
+static void
+test_parse_runtime_members(void **state)
+{
+    char              err[256];
+    shim_function_t  *fn;
+
+    (void) state;
+
+    fn = parse(DEF(""), err, sizeof(err));
+    assert_non_null(fn);
+    assert_null(fn->initializer);
+    assert_int_equal(fn->debug, 0);
+    assert_int_equal(fn->output, SHIM_OUTPUT_NGINX);
+    assert_int_equal(fn->output_fd, -1);
+    assert_int_equal(fn->cpu, 0);
+    assert_string_equal(fn->program, "/rt/faas-runtime-c");
+    shim_function_free(fn);
+
+    fn = parse(DEF(",\"initializer\":\"init\",\"debug\":1,"
+                   "\"output\":\"/var/log/faas/hello.log\""),
+               err, sizeof(err));
+    assert_non_null(fn);
+    assert_string_equal(fn->initializer, "init");
+    assert_int_equal(fn->debug, 1);
+    assert_int_equal(fn->output, SHIM_OUTPUT_FILE);
+    assert_string_equal(fn->output_path, "/var/log/faas/hello.log");
+    shim_function_free(fn);
+
+    fn = parse(DEF(",\"output\":\"supervisor\""), err, sizeof(err));
+    assert_non_null(fn);
+    assert_int_equal(fn->output, SHIM_OUTPUT_SUPERVISOR);
+    shim_function_free(fn);
+
+    fn = parse(DEF(",\"output\":\"off\""), err, sizeof(err));
+    assert_non_null(fn);
+    assert_int_equal(fn->output, SHIM_OUTPUT_OFF);
     shim_function_free(fn);
 }
 
@@ -229,6 +272,13 @@ test_parse_invalid(void **state)
         { DEF(",\"env\":[[\"A\",1]]"), "pairs" },
         { DEF(",\"env\":[[\"A=B\",\"c\"]]"), "invalid environment" },
         { DEF(",\"env\":[[\"\",\"c\"]]"), "invalid environment" },
+        { DEF(",\"initializer\":1"), "\"initializer\" must be a string" },
+        { DEF(",\"initializer\":\"\""), "\"initializer\" must be 1 to" },
+        { DEF(",\"debug\":2"), "\"debug\" must be from 0 to 1" },
+        { DEF(",\"cpu\":-1"), "\"cpu\" must be from 0 to 1024000" },
+        { DEF(",\"cpu\":1024001"), "\"cpu\"" },
+        { DEF(",\"output\":\"logs/x.log\""), "\"output\" must be" },
+        { DEF(",\"output\":true"), "\"output\" must be a string" },
     };
 
     (void) state;
@@ -493,6 +543,7 @@ main(void)
         cmocka_unit_test(test_parse_capacity),
         cmocka_unit_test(test_count_call),
         cmocka_unit_test(test_parse_exec),
+        cmocka_unit_test(test_parse_runtime_members),
         cmocka_unit_test(test_parse_invalid),
         cmocka_unit_test(test_register),
         cmocka_unit_test(test_register_invalid),
