@@ -25,7 +25,7 @@ NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 DEB_PACKAGES=(
-    build-essential pkg-config clang libclang-rt-dev python3
+    build-essential pkg-config clang libclang-rt-dev python3 nodejs
     nginx nginx-dev
     libjansson-dev libseccomp-dev libcmocka-dev
     libtest-base-perl libtext-diff-perl liblist-moreutils-perl
@@ -45,6 +45,10 @@ deps() {
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
             | grep -q 'install ok installed' || missing+=("$p")
     done
+
+    # the Node.js runtime's addon needs node_api.h: Debian's nodejs has it
+    # in libnode-dev, nodesource's nodejs ships it (and conflicts with it)
+    [ -f /usr/include/node/node_api.h ] || missing+=(libnode-dev)
     [ ${#missing[@]} -eq 0 ] && return 0
 
     log "installing: ${missing[*]}"

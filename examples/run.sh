@@ -18,6 +18,7 @@ SOCKET=$RUN/supervisor.sock
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
 
 for f in "$BUILD/faas-supervisor" "$BUILD/faas-runtime-c" \
+         "$BUILD/faas-runtime-python3" "$BUILD/faas-runtime-nodejs" \
          "$BUILD/ngx_http_faas_module.so" \
          "$BUILD/functions/hello/function.so" \
          "$BUILD/functions/echo/function.so"
@@ -45,13 +46,14 @@ PORT=${PORT:-$(free_port)}
 mkdir -p "$RUN"
 rm -f "$SOCKET"
 
-sed -e "s|@BUILD@|$BUILD|g" -e "s|@RUN@|$RUN|g" \
+sed -e "s|@BUILD@|$BUILD|g" -e "s|@TOP@|$TOP|g" -e "s|@RUN@|$RUN|g" \
     -e "s|@PORT@|$PORT|g" -e "s|@SOCKET@|$SOCKET|g" \
     "$TOP/examples/nginx.conf" > "$RUN/nginx.conf"
 
 # Debian's nginx runs its workers as nobody: as root, the socket belongs
 # to nobody's group so that they may connect, and nobody else may
-supervisor_args=(--listen "$SOCKET" --log-level info)
+supervisor_args=(--listen "$SOCKET" --log-level info
+                 --pool python3=1 --pool nodejs=1)
 
 if [ "$(id -u)" -eq 0 ]; then
     supervisor_args+=(--socket-group "$(id -gn nobody)")
@@ -103,6 +105,8 @@ cat <<BANNER
 ngx_faas example listening on http://127.0.0.1:$PORT/ -- try:
     curl http://127.0.0.1:$PORT/hello
     curl -d 'some data' 'http://127.0.0.1:$PORT/echo/path?a=1'
+    curl 'http://127.0.0.1:$PORT/py?name=you'
+    curl http://127.0.0.1:$PORT/js
 Ctrl-C stops nginx and the supervisor.
 
 BANNER

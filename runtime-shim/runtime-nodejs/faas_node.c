@@ -1,0 +1,583 @@
+/*
+ * faas_node.node: the system calls the Node.js runtime cannot make itself.
+ *
+ * Node has no way to receive a file descriptor over SCM_RIGHTS, and its
+ * streams cannot share an fd whose O_NONBLOCK belongs to the supervisor
+ * too.  So bootstrap.js does the protocol and this addon only the I/O,
+ * blocking: an instance serves one request at a time, and between two
+ * requests it has nothing else to do (like a frozen Lambda).
+ *
+ *   recv(fd)              -> {packet: Buffer, fd: number|-1} | null at EOF
+ *   send(fd, buf)         one packet on the instance channel
+ *   readBody(fd)          -> Buffer: the BODY* END frames of a request
+ *   writeAll(fd, [buf])   all of the buffers, in order
+ *   close(fd)
+ *   cloexec(fd)           so that a child the function spawns has no fd 3
+ *
+ * Errors are thrown as Error objects with the errno name as their code.
+ * Only N-API is used: the addon does not depend on the node version.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <node_api.h>
+
+#include "faas_frame.h"
+
+
+/* INVOKE + REQUEST, the largest packet on the instance channel */
+#define FAAS_NODE_PACKET_SIZE  (2 * (FAAS_FRAME_HEADER_SIZE + FAAS_JSON_MAX))
+#define FAAS_NODE_READ_SIZE    (64 * 1024)
+#define FAAS_NODE_IOV_MAX      64
+
+
+typedef struct {
+    uint8_t  *data;
+    size_t    len;
+    size_t    size;
+} faas_node_buf_t;
+
+
+static napi_value faas_node_recv(napi_env env, napi_callback_info info);
+static napi_value faas_node_send(napi_env env, napi_callback_info info);
+static napi_value faas_node_read_body(napi_env env, napi_callback_info info);
+static const char *faas_node_body(int fd, faas_node_buf_t *body, int *err);
+static int faas_node_append(faas_node_buf_t *body, const uint8_t *data,
+    size_t len);
+static napi_value faas_node_write_all(napi_env env, napi_callback_info info);
+static int faas_node_writev(int fd, struct iovec *iov, int iovcnt);
+static napi_value faas_node_close(napi_env env, napi_callback_info info);
+static napi_value faas_node_cloexec(napi_env env, napi_callback_info info);
+static int faas_node_fd_arg(napi_env env, napi_callback_info info,
+    size_t *argc, napi_value *argv, int *fd);
+static napi_value faas_node_throw(napi_env env, const char *what, int err);
+
+
+/* a request is served at a time: one buffer of each kind is enough */
+static uint8_t  faas_node_packet[FAAS_NODE_PACKET_SIZE];
+static uint8_t  faas_node_read_buf[FAAS_NODE_READ_SIZE];
+
+
+NAPI_MODULE_INIT()
+{
+    size_t                    i;
+    napi_value                fn;
+
+    static const struct {
+        const char           *name;
+        napi_callback         cb;
+    } methods[] = {
+        { "recv", faas_node_recv },
+        { "send", faas_node_send },
+        { "readBody", faas_node_read_body },
+        { "writeAll", faas_node_write_all },
+        { "close", faas_node_close },
+        { "cloexec", faas_node_cloexec },
+    };
+
+    for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        if (napi_create_function(env, methods[i].name, NAPI_AUTO_LENGTH,
+                                 methods[i].cb, NULL, &fn)
+            != napi_ok
+            || napi_set_named_property(env, exports, methods[i].name, fn)
+               != napi_ok)
+        {
+            return NULL;
+        }
+    }
+
+    return exports;
+}
+
+
+/* one packet, and the fd it carries; blocks: the instance is idle */
+static napi_value
+faas_node_recv(napi_env env, napi_callback_info info)
+{
+    int              fd, passed;
+    size_t           argc;
+    ssize_t          n;
+    napi_value       argv[1], result, packet, value;
+    struct iovec     iov;
+    struct msghdr    msg;
+    struct cmsghdr  *cmsg;
+
+    union {
+        struct cmsghdr  cm;
+        char            space[CMSG_SPACE(sizeof(int))];
+    } cmsgbuf;
+
+    argc = 1;
+
+    if (faas_node_fd_arg(env, info, &argc, argv, &fd) != 0) {
+        return NULL;
+    }
+
+    iov.iov_base = faas_node_packet;
+    iov.iov_len = sizeof(faas_node_packet);
+
+    memset(&msg, 0, sizeof(struct msghdr));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cmsgbuf.space;
+    msg.msg_controllen = sizeof(cmsgbuf.space);
+
+    /* CLOEXEC: a child the function spawns must not keep the connection */
+
+    do {
+        n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    } while (n == -1 && errno == EINTR);
+
+    if (n == -1) {
+        return faas_node_throw(env, "recvmsg", errno);
+    }
+
+    passed = -1;
+
+    for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+        if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS
+            && cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
+        {
+            memcpy(&passed, CMSG_DATA(cmsg), sizeof(int));
+        }
+    }
+
+    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+        if (passed != -1) {
+            close(passed);
+        }
+
+        napi_throw_error(env, NULL, "truncated packet on the channel");
+        return NULL;
+    }
+
+    if (n == 0) {
+        if (passed != -1) {
+            close(passed);
+        }
+
+        napi_get_null(env, &result);
+        return result;
+    }
+
+    if (napi_create_object(env, &result) != napi_ok
+        || napi_create_buffer_copy(env, (size_t) n, faas_node_packet, NULL,
+                                   &packet)
+           != napi_ok
+        || napi_set_named_property(env, result, "packet", packet) != napi_ok
+        || napi_create_int32(env, passed, &value) != napi_ok
+        || napi_set_named_property(env, result, "fd", value) != napi_ok)
+    {
+        if (passed != -1) {
+            close(passed);
+        }
+
+        return NULL;
+    }
+
+    return result;
+}
+
+
+static napi_value
+faas_node_send(napi_env env, napi_callback_info info)
+{
+    int          fd;
+    void        *data;
+    size_t       argc, len;
+    ssize_t      n;
+    napi_value   argv[2];
+
+    argc = 2;
+
+    if (faas_node_fd_arg(env, info, &argc, argv, &fd) != 0) {
+        return NULL;
+    }
+
+    if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
+        napi_throw_type_error(env, NULL, "send(fd, buffer)");
+        return NULL;
+    }
+
+    /* a packet goes whole or not at all on a SOCK_SEQPACKET socket */
+
+    do {
+        n = send(fd, data, len, MSG_NOSIGNAL);
+    } while (n == -1 && errno == EINTR);
+
+    if (n == -1) {
+        return faas_node_throw(env, "send", errno);
+    }
+
+    return NULL;
+}
+
+
+static napi_value
+faas_node_read_body(napi_env env, napi_callback_info info)
+{
+    int               fd, err;
+    size_t            argc;
+    napi_value        argv[1], result;
+    const char       *error;
+    faas_node_buf_t   body;
+    char              msg[256];
+
+    argc = 1;
+
+    if (faas_node_fd_arg(env, info, &argc, argv, &fd) != 0) {
+        return NULL;
+    }
+
+    memset(&body, 0, sizeof(faas_node_buf_t));
+
+    error = faas_node_body(fd, &body, &err);
+
+    if (error != NULL) {
+        free(body.data);
+
+        if (err != 0) {
+            snprintf(msg, sizeof(msg), "%s: %s", error, strerror(err));
+            error = msg;
+        }
+
+        napi_throw_error(env, NULL, error);
+        return NULL;
+    }
+
+    if (napi_create_buffer_copy(env, body.len, body.data, NULL, &result)
+        != napi_ok)
+    {
+        result = NULL;
+    }
+
+    free(body.data);
+
+    return result;
+}
+
+
+/* NULL when the body is whole, or what is wrong with the stream */
+static const char *
+faas_node_body(int fd, faas_node_buf_t *body, int *err)
+{
+    size_t                len;
+    ssize_t               n;
+    const uint8_t        *pos, *last, *data;
+    struct pollfd         pfd;
+    faas_frame_rc_e       rc;
+    faas_frame_parser_t   parser;
+
+    *err = 0;
+
+    faas_frame_parser_init(&parser);
+
+    pos = faas_node_read_buf;
+    last = faas_node_read_buf;
+
+    for ( ;; ) {
+        rc = faas_frame_parse(&parser, &pos, last, &data, &len);
+
+        switch (rc) {
+
+        case FAAS_FRAME_OK:
+            if (parser.frame.type != FAAS_FRAME_BODY
+                && parser.frame.type != FAAS_FRAME_END)
+            {
+                return "unexpected frame in the request body";
+            }
+
+            continue;
+
+        case FAAS_FRAME_DATA:
+            if (faas_node_append(body, data, len) != 0) {
+                return "out of memory";
+            }
+
+            continue;
+
+        case FAAS_FRAME_COMPLETE:
+            if (parser.frame.type == FAAS_FRAME_END) {
+                return NULL;
+            }
+
+            continue;
+
+        case FAAS_FRAME_AGAIN:
+            break;
+
+        default:
+            return faas_frame_strerror(rc);
+        }
+
+        /* the fd is non-blocking: its O_NONBLOCK is shared */
+
+        n = read(fd, faas_node_read_buf, sizeof(faas_node_read_buf));
+
+        if (n > 0) {
+            pos = faas_node_read_buf;
+            last = faas_node_read_buf + n;
+            continue;
+        }
+
+        if (n == 0) {
+            return "connection closed inside the body";
+        }
+
+        if (errno == EINTR) {
+            continue;
+        }
+
+        if (errno != EAGAIN) {
+            *err = errno;
+            return "read error on the connection";
+        }
+
+        pfd.fd = fd;
+        pfd.events = POLLIN;
+
+        if (poll(&pfd, 1, -1) == -1 && errno != EINTR) {
+            *err = errno;
+            return "poll() failed";
+        }
+    }
+}
+
+
+static int
+faas_node_append(faas_node_buf_t *body, const uint8_t *data, size_t len)
+{
+    size_t    size;
+    uint8_t  *p;
+
+    if (body->len + len > body->size) {
+        size = body->size ? body->size : 16384;
+
+        while (size < body->len + len) {
+            size *= 2;
+        }
+
+        p = realloc(body->data, size);
+        if (p == NULL) {
+            return -1;
+        }
+
+        body->data = p;
+        body->size = size;
+    }
+
+    memcpy(body->data + body->len, data, len);
+    body->len += len;
+
+    return 0;
+}
+
+
+/* writeAll(fd, buffers): a response in one sendmsg() when it fits */
+static napi_value
+faas_node_write_all(napi_env env, napi_callback_info info)
+{
+    int           fd, rc;
+    void         *data;
+    bool          is_array;
+    size_t        argc, len;
+    uint32_t      i, n, batch;
+    napi_value    argv[2], item;
+    struct iovec  iov[FAAS_NODE_IOV_MAX];
+
+    argc = 2;
+
+    if (faas_node_fd_arg(env, info, &argc, argv, &fd) != 0) {
+        return NULL;
+    }
+
+    if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array
+        || napi_get_array_length(env, argv[1], &n) != napi_ok)
+    {
+        napi_throw_type_error(env, NULL, "writeAll(fd, [buffer, ...])");
+        return NULL;
+    }
+
+    batch = 0;
+
+    for (i = 0; i < n; i++) {
+        if (napi_get_element(env, argv[1], i, &item) != napi_ok
+            || napi_get_buffer_info(env, item, &data, &len) != napi_ok)
+        {
+            napi_throw_type_error(env, NULL, "writeAll(fd, [buffer, ...])");
+            return NULL;
+        }
+
+        if (len == 0) {
+            continue;
+        }
+
+        iov[batch].iov_base = data;
+        iov[batch].iov_len = len;
+        batch++;
+
+        if (batch == FAAS_NODE_IOV_MAX) {
+            rc = faas_node_writev(fd, iov, (int) batch);
+
+            if (rc != 0) {
+                return faas_node_throw(env, "sendmsg", rc);
+            }
+
+            batch = 0;
+        }
+    }
+
+    if (batch > 0) {
+        rc = faas_node_writev(fd, iov, (int) batch);
+
+        if (rc != 0) {
+            return faas_node_throw(env, "sendmsg", rc);
+        }
+    }
+
+    return NULL;
+}
+
+
+/* 0, or the errno; MSG_NOSIGNAL: a client gone away must not kill us */
+static int
+faas_node_writev(int fd, struct iovec *iov, int iovcnt)
+{
+    ssize_t        n;
+    struct msghdr  msg;
+    struct pollfd  pfd;
+
+    memset(&msg, 0, sizeof(struct msghdr));
+
+    while (iovcnt > 0) {
+        msg.msg_iov = iov;
+        msg.msg_iovlen = (size_t) iovcnt;
+
+        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+
+        if (n == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            if (errno != EAGAIN) {
+                return errno;
+            }
+
+            pfd.fd = fd;
+            pfd.events = POLLOUT;
+
+            if (poll(&pfd, 1, -1) == -1 && errno != EINTR) {
+                return errno;
+            }
+
+            continue;
+        }
+
+        /* skip what went out, possibly stopping inside an iovec */
+
+        while (iovcnt > 0 && (size_t) n >= iov->iov_len) {
+            n -= (ssize_t) iov->iov_len;
+            iov++;
+            iovcnt--;
+        }
+
+        if (iovcnt > 0) {
+            iov->iov_base = (uint8_t *) iov->iov_base + n;
+            iov->iov_len -= (size_t) n;
+        }
+    }
+
+    return 0;
+}
+
+
+static napi_value
+faas_node_close(napi_env env, napi_callback_info info)
+{
+    int         fd;
+    size_t      argc;
+    napi_value  argv[1];
+
+    argc = 1;
+
+    if (faas_node_fd_arg(env, info, &argc, argv, &fd) != 0) {
+        return NULL;
+    }
+
+    /* after close() the fd is gone even on EINTR: never retry */
+    (void) close(fd);
+
+    return NULL;
+}
+
+
+static napi_value
+faas_node_cloexec(napi_env env, napi_callback_info info)
+{
+    int         fd, flags;
+    size_t      argc;
+    napi_value  argv[1];
+
+    argc = 1;
+
+    if (faas_node_fd_arg(env, info, &argc, argv, &fd) != 0) {
+        return NULL;
+    }
+
+    flags = fcntl(fd, F_GETFD);
+
+    if (flags == -1 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == -1) {
+        return faas_node_throw(env, "fcntl", errno);
+    }
+
+    return NULL;
+}
+
+
+/* the arguments, the first of them an fd */
+static int
+faas_node_fd_arg(napi_env env, napi_callback_info info, size_t *argc,
+    napi_value *argv, int *fd)
+{
+    size_t   want;
+    int32_t  n;
+
+    want = *argc;
+
+    if (napi_get_cb_info(env, info, argc, argv, NULL, NULL) != napi_ok) {
+        return -1;
+    }
+
+    if (*argc < want || napi_get_value_int32(env, argv[0], &n) != napi_ok
+        || n < 0)
+    {
+        napi_throw_type_error(env, NULL, "expected a file descriptor");
+        return -1;
+    }
+
+    *fd = n;
+
+    return 0;
+}
+
+
+static napi_value
+faas_node_throw(napi_env env, const char *what, int err)
+{
+    char  msg[256];
+
+    snprintf(msg, sizeof(msg), "%s: %s", what, strerror(err));
+
+    napi_throw_error(env, strerrorname_np(err), msg);
+
+    return NULL;
+}
