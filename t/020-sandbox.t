@@ -345,7 +345,7 @@ GET /?fn=pid
 GET /
 --- error_code: 502
 --- error_log
-sandbox: code dir or runtime below /dev or /proc /proc/sys: EINVAL
+sandbox: code dir below /dev, /proc or /sys /proc/sys: EINVAL
 --- no_error_log
 [alert]
 

@@ -5,6 +5,7 @@ package FaasTest;
 #
 #     use lib 't/lib';
 #     use FaasTest;                        # runner, module, supervisor
+#     use FaasTest '--pool', 'c=1';        # ... with supervisor options
 #     use Test::Nginx::Socket 'no_plan';
 #
 # At compile time it points Test::Nginx at the module (TEST_NGINX_*
@@ -17,7 +18,8 @@ package FaasTest;
 # or sanitizer report in its log, exit status 0.
 #
 # Configuration sections use $TEST_NGINX_FAAS_SOCKET (the supervisor's
-# socket) and $TEST_NGINX_FUNCTIONS (the built test functions).
+# socket), $TEST_NGINX_FUNCTIONS (the built test functions) and
+# $TEST_NGINX_FAAS_SRC (t/functions/, for code that needs no build).
 #
 # Environment:
 #   FAAS_BUILD               build directory (default: <repo>/build)
@@ -69,6 +71,7 @@ our $LogFile = "$Dir/faas-supervisor.log";
 our $StderrFile = "$Dir/faas-supervisor.stderr";
 
 our ($Pid, $Started, $NginxOnly, $ParentPid);
+our @SupervisorArgs;
 our @Failures;
 
 
@@ -76,6 +79,9 @@ sub import {
     my ($class, @args) = @_;
 
     $NginxOnly = grep { $_ eq 'nginx_only' } @args;
+
+    # the rest are the file's own supervisor options: "--pool", "c=1"
+    @SupervisorArgs = grep { $_ ne 'nginx_only' } @args;
 
     setup_env();
     pick_runner();
@@ -121,6 +127,7 @@ sub setup_env {
     $ENV{TEST_NGINX_LOAD_MODULES} = "$Build/ngx_http_faas_module.so";
     $ENV{TEST_NGINX_FAAS_SOCKET} = $Socket;
     $ENV{TEST_NGINX_FUNCTIONS} = "$Build/functions";
+    $ENV{TEST_NGINX_FAAS_SRC} = "$Top/t/functions";
 }
 
 
@@ -240,6 +247,7 @@ sub faas_start_supervisor {
     my @cmd = (@wrapper, supervisor_binary(),
                '--listen', $Socket, '--socket-mode', '0666',
                '--log-file', $LogFile, '--log-level', 'debug',
+               @SupervisorArgs,
                split(' ', $ENV{FAAS_SUPERVISOR_ARGS} // ''));
 
     $ParentPid = $$;

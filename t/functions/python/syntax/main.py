@@ -1,0 +1,4 @@
+def handle(event, context):
+    return "never"
+def broken(:
+    pass
