@@ -5,7 +5,8 @@
 # and the code they get is their function's only.
 
 use lib 't/lib';
-use FaasTest '--pool', 'sandbox=1', '--pool', 'c=1', '--pool', 'python3=1';
+use FaasTest '--pool', 'sandbox=1', '--pool', 'c=1', '--pool', 'python3=1',
+             '--pool', 'nodejs=1';
 use JSON::PP ();
 use Test::Nginx::Socket 'no_plan';
 
@@ -22,6 +23,12 @@ our $HttpConfig = <<'_EOC_';
         runtime python3;
         code $TEST_NGINX_FAAS_SRC/python/hello;
         handler main.handle;
+    }
+
+    faas_function jshello {
+        runtime nodejs;
+        code $TEST_NGINX_FAAS_SRC/nodejs/hello;
+        handler index.handler;
     }
 
     # no pool for exec: a pooled sandbox becomes this program
@@ -92,7 +99,7 @@ sub pools_ready {
         my $s = main::status() or return 0;
         my $p = $s->{pools};
         $p->{sandbox}{ready} == 1 && $p->{c}{ready} == 1
-            && $p->{python3}{ready} == 1
+            && $p->{python3}{ready} == 1 && $p->{nodejs}{ready} == 1
     }, 10, 0.05);
 }
 
@@ -149,9 +156,23 @@ X-Cold: 1
 
 
 
-=== TEST 4: a runtime without a pool starts in a pooled sandbox
+=== TEST 4: a Node.js function starts from the pooled Node.js runtime
 --- init
 Test::More::ok(main::pools_ready(), "TEST 4: the pools refilled");
+--- request
+GET /?fn=jshello
+--- response_body_like: ^Hello
+--- response_headers
+X-Layer: runtime
+X-Cold: 1
+--- no_error_log
+[error]
+
+
+
+=== TEST 5: a runtime without a pool starts in a pooled sandbox
+--- init
+Test::More::ok(main::pools_ready(), "TEST 5: the pools refilled");
 --- request
 GET /?fn=exechello
 --- response_body_like: ^Hello
@@ -163,7 +184,7 @@ X-Cold: 1
 
 
 
-=== TEST 5: network on is never served from a pool
+=== TEST 6: network on is never served from a pool
 --- request
 GET /?fn=netted
 --- response_body
@@ -176,7 +197,7 @@ X-Cold: 1
 
 
 
-=== TEST 6: the function's own prewarm pool is the top layer
+=== TEST 7: the function's own prewarm pool is the top layer
 --- init
 FaasTest::faas_wait_for(sub {
     my $s = main::status() or return 0;
@@ -195,9 +216,9 @@ X-Cold: 0
 
 
 
-=== TEST 7: code attached to a pooled runtime is the function's own only
+=== TEST 8: code attached to a pooled runtime is the function's own only
 --- init
-Test::More::ok(main::pools_ready(), "TEST 7: the pools refilled");
+Test::More::ok(main::pools_ready(), "TEST 8: the pools refilled");
 --- request
 GET /?fn=escape
 --- response_body
@@ -209,18 +230,19 @@ X-Layer: runtime
 
 
 
-=== TEST 8: faas_status counts the layers and the pools refill
+=== TEST 9: faas_status counts the layers and the pools refill
 --- init
-Test::More::ok(main::pools_ready(), "TEST 8: every pool is full again");
+Test::More::ok(main::pools_ready(), "TEST 9: every pool is full again");
 my $s = main::status();
 my %f = map { $_->{name} => $_ } @{ $s->{functions} };
-Test::More::is($f{chello}{start_layers}{runtime}, 1, "TEST 8: chello: runtime");
-Test::More::is($f{pyhello}{start_layers}{runtime}, 1, "TEST 8: pyhello: runtime");
-Test::More::is($f{exechello}{start_layers}{sandbox}, 1, "TEST 8: exechello: sandbox");
-Test::More::is($f{netted}{start_layers}{none}, 1, "TEST 8: netted: none");
-Test::More::is($f{prewarmed}{start_layers}{function}, 1, "TEST 8: prewarmed: function");
-Test::More::ok($s->{pools}{c}{taken} >= 2, "TEST 8: the C pool was taken twice");
-Test::More::is($s->{pools}{sandbox}{taken}, 1, "TEST 8: the sandbox pool once");
+Test::More::is($f{chello}{start_layers}{runtime}, 1, "TEST 9: chello: runtime");
+Test::More::is($f{pyhello}{start_layers}{runtime}, 1, "TEST 9: pyhello: runtime");
+Test::More::is($f{jshello}{start_layers}{runtime}, 1, "TEST 9: jshello: runtime");
+Test::More::is($f{exechello}{start_layers}{sandbox}, 1, "TEST 9: exechello: sandbox");
+Test::More::is($f{netted}{start_layers}{none}, 1, "TEST 9: netted: none");
+Test::More::is($f{prewarmed}{start_layers}{function}, 1, "TEST 9: prewarmed: function");
+Test::More::ok($s->{pools}{c}{taken} >= 2, "TEST 9: the C pool was taken twice");
+Test::More::is($s->{pools}{sandbox}{taken}, 1, "TEST 9: the sandbox pool once");
 --- request
 GET /status?format=prometheus
 --- response_body_like eval
