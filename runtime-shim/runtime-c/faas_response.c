@@ -9,7 +9,6 @@
  */
 
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,49 +351,13 @@ faas_rt_response_head(faas_response_t *res)
 int
 faas_rt_send(int fd, struct iovec *iov, int iovcnt)
 {
-    ssize_t        n;
-    struct msghdr  msg;
-    struct pollfd  pfd;
+    int  err;
 
-    memset(&msg, 0, sizeof(struct msghdr));
+    err = faas_io_sendv(fd, iov, iovcnt);
 
-    while (iovcnt > 0) {
-        msg.msg_iov = iov;
-        msg.msg_iovlen = (size_t) iovcnt;
-
-        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-
-        if (n == -1) {
-            if (errno == EINTR) {
-                continue;
-            }
-
-            if (errno != EAGAIN) {
-                return -1;
-            }
-
-            pfd.fd = fd;
-            pfd.events = POLLOUT;
-
-            if (poll(&pfd, 1, -1) == -1 && errno != EINTR) {
-                return -1;
-            }
-
-            continue;
-        }
-
-        /* skip what went out, possibly stopping inside an iovec */
-
-        while (iovcnt > 0 && (size_t) n >= iov->iov_len) {
-            n -= (ssize_t) iov->iov_len;
-            iov++;
-            iovcnt--;
-        }
-
-        if (iovcnt > 0) {
-            iov->iov_base = (uint8_t *) iov->iov_base + n;
-            iov->iov_len -= (size_t) n;
-        }
+    if (err != 0) {
+        errno = err;
+        return -1;
     }
 
     return 0;

@@ -329,52 +329,15 @@ faas_rt_load_failed(const char *fmt, ...)
 static ssize_t
 faas_rt_recv(faas_rt_t *rt, int *fd)
 {
-    ssize_t          n;
-    struct iovec     iov;
-    struct msghdr    msg;
-    struct cmsghdr  *cmsg;
+    int      err;
+    ssize_t  n;
 
-    union {
-        struct cmsghdr  cm;
-        char            space[CMSG_SPACE(sizeof(int))];
-    } cmsgbuf;
-
-    *fd = -1;
-
-    iov.iov_base = rt->packet;
-    iov.iov_len = FAAS_RT_PACKET_SIZE;
-
-    memset(&msg, 0, sizeof(struct msghdr));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cmsgbuf.space;
-    msg.msg_controllen = sizeof(cmsgbuf.space);
-
-    do {
-        n = recvmsg(FAAS_RT_CHANNEL_FD, &msg, MSG_CMSG_CLOEXEC);
-    } while (n == -1 && errno == EINTR);
+    n = faas_io_recv_fd(FAAS_RT_CHANNEL_FD, rt->packet, FAAS_RT_PACKET_SIZE,
+                        fd, &err);
 
     if (n == -1) {
-        faas_rt_log("recvmsg() failed: %s", strerror(errno));
-        return -1;
-    }
-
-    for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-        if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS
-            && cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
-        {
-            memcpy(fd, CMSG_DATA(cmsg), sizeof(int));
-        }
-    }
-
-    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-        faas_rt_log("truncated packet from the supervisor");
-
-        if (*fd != -1) {
-            close(*fd);
-        }
-
-        return -1;
+        faas_rt_log("recvmsg() failed: %s", err == EMSGSIZE
+                    ? "truncated packet from the supervisor" : strerror(err));
     }
 
     return n;

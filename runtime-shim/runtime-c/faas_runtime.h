@@ -15,6 +15,7 @@
 
 #include "faas.h"
 #include "faas_frame.h"
+#include "faas_io.h"
 
 
 #define FAAS_RT_CHANNEL_FD   3

@@ -31,6 +31,7 @@
 #include <node_api.h>
 
 #include "faas_frame.h"
+#include "faas_io.h"
 
 
 /* INVOKE + REQUEST, the largest packet on the instance channel */
@@ -53,7 +54,6 @@ static const char *faas_node_body(int fd, faas_node_buf_t *body, int *err);
 static int faas_node_append(faas_node_buf_t *body, const uint8_t *data,
     size_t len);
 static napi_value faas_node_write_all(napi_env env, napi_callback_info info);
-static int faas_node_writev(int fd, struct iovec *iov, int iovcnt);
 static napi_value faas_node_close(napi_env env, napi_callback_info info);
 static napi_value faas_node_cloexec(napi_env env, napi_callback_info info);
 static int faas_node_fd_arg(napi_env env, napi_callback_info info,
@@ -102,18 +102,10 @@ NAPI_MODULE_INIT()
 static napi_value
 faas_node_recv(napi_env env, napi_callback_info info)
 {
-    int              fd, passed;
+    int              fd, passed, err;
     size_t           argc;
     ssize_t          n;
     napi_value       argv[1], result, packet, value;
-    struct iovec     iov;
-    struct msghdr    msg;
-    struct cmsghdr  *cmsg;
-
-    union {
-        struct cmsghdr  cm;
-        char            space[CMSG_SPACE(sizeof(int))];
-    } cmsgbuf;
 
     argc = 1;
 
@@ -121,42 +113,16 @@ faas_node_recv(napi_env env, napi_callback_info info)
         return NULL;
     }
 
-    iov.iov_base = faas_node_packet;
-    iov.iov_len = sizeof(faas_node_packet);
-
-    memset(&msg, 0, sizeof(struct msghdr));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cmsgbuf.space;
-    msg.msg_controllen = sizeof(cmsgbuf.space);
-
-    /* CLOEXEC: a child the function spawns must not keep the connection */
-
-    do {
-        n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-    } while (n == -1 && errno == EINTR);
+    n = faas_io_recv_fd(fd, faas_node_packet, sizeof(faas_node_packet),
+                        &passed, &err);
 
     if (n == -1) {
-        return faas_node_throw(env, "recvmsg", errno);
-    }
-
-    passed = -1;
-
-    for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-        if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS
-            && cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
-        {
-            memcpy(&passed, CMSG_DATA(cmsg), sizeof(int));
-        }
-    }
-
-    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-        if (passed != -1) {
-            close(passed);
+        if (err == EMSGSIZE) {
+            napi_throw_error(env, NULL, "truncated packet on the channel");
+            return NULL;
         }
 
-        napi_throw_error(env, NULL, "truncated packet on the channel");
-        return NULL;
+        return faas_node_throw(env, "recvmsg", err);
     }
 
     if (n == 0) {
@@ -425,7 +391,7 @@ faas_node_write_all(napi_env env, napi_callback_info info)
         batch++;
 
         if (batch == FAAS_NODE_IOV_MAX) {
-            rc = faas_node_writev(fd, iov, (int) batch);
+            rc = faas_io_sendv(fd, iov, (int) batch);
 
             if (rc != 0) {
                 return faas_node_throw(env, "sendmsg", rc);
@@ -436,7 +402,7 @@ faas_node_write_all(napi_env env, napi_callback_info info)
     }
 
     if (batch > 0) {
-        rc = faas_node_writev(fd, iov, (int) batch);
+        rc = faas_io_sendv(fd, iov, (int) batch);
 
         if (rc != 0) {
             return faas_node_throw(env, "sendmsg", rc);
@@ -447,57 +413,6 @@ faas_node_write_all(napi_env env, napi_callback_info info)
 }
 
 
-/* 0, or the errno; MSG_NOSIGNAL: a client gone away must not kill us */
-static int
-faas_node_writev(int fd, struct iovec *iov, int iovcnt)
-{
-    ssize_t        n;
-    struct msghdr  msg;
-    struct pollfd  pfd;
-
-    memset(&msg, 0, sizeof(struct msghdr));
-
-    while (iovcnt > 0) {
-        msg.msg_iov = iov;
-        msg.msg_iovlen = (size_t) iovcnt;
-
-        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-
-        if (n == -1) {
-            if (errno == EINTR) {
-                continue;
-            }
-
-            if (errno != EAGAIN) {
-                return errno;
-            }
-
-            pfd.fd = fd;
-            pfd.events = POLLOUT;
-
-            if (poll(&pfd, 1, -1) == -1 && errno != EINTR) {
-                return errno;
-            }
-
-            continue;
-        }
-
-        /* skip what went out, possibly stopping inside an iovec */
-
-        while (iovcnt > 0 && (size_t) n >= iov->iov_len) {
-            n -= (ssize_t) iov->iov_len;
-            iov++;
-            iovcnt--;
-        }
-
-        if (iovcnt > 0) {
-            iov->iov_base = (uint8_t *) iov->iov_base + n;
-            iov->iov_len -= (size_t) n;
-        }
-    }
-
-    return 0;
-}
 
 
 static napi_value
