@@ -38,7 +38,8 @@ sub random_bytes {
     my $n = shift;
 
     open my $in, '<:raw', '/dev/urandom' or die "/dev/urandom: $!";
-    my $got = read $in, my $buf, $n;
+    my $buf;
+    my $got = read $in, $buf, $n;
     close $in;
 
     die "short read from /dev/urandom" if $got != $n;
