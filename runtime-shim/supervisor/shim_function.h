@@ -107,6 +107,8 @@ struct shim_function_s {
 
     unsigned             refs;            /* control connections */
     unsigned             code_generation; /* bumped by a code update */
+    unsigned             replace;         /* instances of updated code
+                                             still to start */
     unsigned             reserve_paused:1; /* a reserved start failed */
 
     shim_queue_t         instances;

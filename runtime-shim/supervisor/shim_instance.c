@@ -1502,6 +1502,31 @@ shim_function_prewarm(shim_ctx_t *ctx, shim_function_t *fn)
                        PRIu64 " (prewarm %u)", fn->name,
                        ctx->last_instance_id, fn->prewarm);
     }
+
+    /*
+     * After a code update, as many instances of the new code as there
+     * were of the old, started as the old ones leave: the calls after the
+     * update find them ready, or wait for one already starting.
+     */
+
+    while (fn->replace > 0 && fn->refs > 0 && !ctx->stopping
+           && !fn->reserve_paused && fn->ninstances < fn->max_instances)
+    {
+        fn->replace--;
+
+        if (shim_instance_start(ctx, fn, NULL, &err) != 0) {
+            fn->stats.failures[SHIM_FAIL_START_FAILED]++;
+            shim_log_error(&ctx->log, SHIM_LOG_ERROR, err,
+                           "function \"%s\": cannot start an instance of "
+                           "the updated code", fn->name);
+            fn->replace = 0;
+            break;
+        }
+
+        shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
+                       "function \"%s\": started instance %" PRIu64 " of "
+                       "the updated code", fn->name, ctx->last_instance_id);
+    }
 }
 
 
@@ -1632,7 +1657,13 @@ shim_instance_code_changed(shim_ctx_t *ctx, shim_function_t *fn)
                    "%u idle instances quit, %u finish on the old code",
                    fn->name, fn->version, fn->code, idle, busy);
 
-    /* reserved and prewarmed instances come back with the new code */
+    /* as many come back with the new code, reserved and prewarmed too */
+
+    fn->replace = idle + busy;
+
+    if (fn->replace > fn->max_instances) {
+        fn->replace = fn->max_instances;
+    }
 
     shim_function_schedule(ctx, fn);
 }

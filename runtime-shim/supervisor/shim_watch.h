@@ -3,7 +3,8 @@
  * directory (inotify, the directory and those below it), and once the
  * changes have settled, the function's next instances load the new code
  * while the old ones drain: idle ones quit at once, busy ones finish
- * their call on the code they loaded and quit.
+ * their call on the code they loaded and quit, and as many instances of
+ * the new code start in the background as the old ones leave.
  *
  * A deploy is a burst of events; the update takes effect when none has
  * come for SHIM_WATCH_SETTLE ms (at most SHIM_WATCH_MAX_WAIT ms after the
