@@ -53,6 +53,13 @@ our $HttpConfig = <<'_EOC_';
         prewarm 1;
     }
 
+    # refused whatever the layer: a pooled runtime is not given it either
+    faas_function badcode {
+        runtime c;
+        code /proc/sys;
+        handler handle;
+    }
+
     faas_function escape {
         runtime c;
         code $TEST_NGINX_FUNCTIONS/escape;
@@ -230,19 +237,30 @@ X-Layer: runtime
 
 
 
-=== TEST 9: faas_status counts the layers and the pools refill
+=== TEST 9: code below /proc is refused, from a pool too
 --- init
-Test::More::ok(main::pools_ready(), "TEST 9: every pool is full again");
+Test::More::ok(main::pools_ready(), "TEST 9: the pools refilled");
+--- request
+GET /?fn=badcode
+--- error_code: 502
+--- error_log
+sandbox: code dir below /dev, /proc or /sys /proc/sys: EINVAL
+
+
+
+=== TEST 10: faas_status counts the layers and the pools refill
+--- init
+Test::More::ok(main::pools_ready(), "TEST 10: every pool is full again");
 my $s = main::status();
 my %f = map { $_->{name} => $_ } @{ $s->{functions} };
-Test::More::is($f{chello}{start_layers}{runtime}, 1, "TEST 9: chello: runtime");
-Test::More::is($f{pyhello}{start_layers}{runtime}, 1, "TEST 9: pyhello: runtime");
-Test::More::is($f{jshello}{start_layers}{runtime}, 1, "TEST 9: jshello: runtime");
-Test::More::is($f{exechello}{start_layers}{sandbox}, 1, "TEST 9: exechello: sandbox");
-Test::More::is($f{netted}{start_layers}{none}, 1, "TEST 9: netted: none");
-Test::More::is($f{prewarmed}{start_layers}{function}, 1, "TEST 9: prewarmed: function");
-Test::More::ok($s->{pools}{c}{taken} >= 2, "TEST 9: the C pool was taken twice");
-Test::More::is($s->{pools}{sandbox}{taken}, 1, "TEST 9: the sandbox pool once");
+Test::More::is($f{chello}{start_layers}{runtime}, 1, "TEST 10: chello: runtime");
+Test::More::is($f{pyhello}{start_layers}{runtime}, 1, "TEST 10: pyhello: runtime");
+Test::More::is($f{jshello}{start_layers}{runtime}, 1, "TEST 10: jshello: runtime");
+Test::More::is($f{exechello}{start_layers}{sandbox}, 1, "TEST 10: exechello: sandbox");
+Test::More::is($f{netted}{start_layers}{none}, 1, "TEST 10: netted: none");
+Test::More::is($f{prewarmed}{start_layers}{function}, 1, "TEST 10: prewarmed: function");
+Test::More::ok($s->{pools}{c}{taken} >= 3, "TEST 10: the C pool was taken three times");
+Test::More::is($s->{pools}{sandbox}{taken}, 1, "TEST 10: the sandbox pool once");
 --- request
 GET /status?format=prometheus
 --- response_body_like eval

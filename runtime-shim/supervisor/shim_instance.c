@@ -97,7 +97,6 @@ int
 shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn, shim_request_t *r,
     int *err)
 {
-    int               rc;
     shim_stem_t      *stem;
     shim_instance_t  *inst;
 
@@ -132,18 +131,16 @@ shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn, shim_request_t *r,
 
     stem = shim_pool_take(ctx, fn);
 
-    if (stem != NULL) {
-        rc = shim_instance_adopt(inst, stem);
+    /*
+     * A pooled process that cannot take the function is of no use any
+     * more (the pool refills); a new one then says why, or works.
+     */
 
-        if (rc != 0) {
-            shim_timer_release(&ctx->loop.timers, &inst->timer);
-            free(inst);
+    if (stem != NULL && shim_instance_adopt(inst, stem) != 0) {
+        stem = NULL;
+    }
 
-            /* it is of no use now; the pool refills */
-            return shim_instance_start(ctx, fn, r, err);
-        }
-
-    } else if (shim_instance_launch(inst, err) != 0) {
+    if (stem == NULL && shim_instance_launch(inst, err) != 0) {
         shim_timer_release(&ctx->loop.timers, &inst->timer);
         free(inst);
         return -1;
@@ -206,7 +203,7 @@ shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn, shim_request_t *r,
      * in for a READY that never comes.
      */
 
-    if (stem != NULL) {
+    if (inst->layer != SHIM_LAYER_NONE) {
         shim_timer_add(&ctx->loop, &ctx->pool_timer, SHIM_POOL_REFILL);
     }
 
@@ -293,9 +290,7 @@ shim_instance_adopt(shim_instance_t *inst, shim_stem_t *stem)
     inst->id = stem->id;
 
     if (ctx->conf.sandbox) {
-        what = "attaching the code";
-
-        if (shim_slot_attach(&ctx->slots, stem->id, fn->code) != 0
+        if (shim_slot_attach(&ctx->slots, stem->id, fn->code, &what) != 0
             || shim_cgroup_limit(&ctx->cgroup, stem->id, fn->memory,
                                  fn->pids, fn->cpu, &what)
                != 0)
@@ -344,6 +339,8 @@ failed:
     kill(stem->child.pid, SIGKILL);
     shim_launch_release(ctx, stem->id, &stem->child);
     free(stem);
+
+    shim_timer_add(&ctx->loop, &ctx->pool_timer, SHIM_POOL_REFILL);
 
     return -1;
 }

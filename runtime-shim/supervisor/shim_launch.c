@@ -12,8 +12,6 @@
 #include "shim.h"
 
 
-static int shim_launch_hidden(const char *path);
-
 
 int
 shim_launch(shim_ctx_t *ctx, const shim_launch_t *l, shim_child_t *c,
@@ -85,15 +83,7 @@ shim_launch(shim_ctx_t *ctx, const shim_launch_t *l, shim_child_t *c,
         if (l->code != NULL) {
             arg = l->code;
 
-            if (shim_launch_hidden(l->code)) {
-                what = "code dir below /dev, /proc or /sys";
-                errno = EINVAL;
-                goto failed;
-            }
-
-            what = "attaching the code";
-
-            if (shim_slot_attach(&ctx->slots, l->id, l->code) != 0) {
+            if (shim_slot_attach(&ctx->slots, l->id, l->code, &what) != 0) {
                 goto failed;
             }
 
@@ -206,27 +196,6 @@ shim_launch_release(shim_ctx_t *ctx, uint64_t id, shim_child_t *c)
         shim_cgroup_remove(&ctx->cgroup, id, &ctx->log);
         shim_slot_remove(&ctx->slots, id, &ctx->log);
     }
-}
-
-
-/* the host's /dev, /proc and /sys are no code to hand to a function */
-static int
-shim_launch_hidden(const char *path)
-{
-    size_t        i, len;
-    const char   *dirs[] = { "/dev", "/proc", "/sys" };
-
-    for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-        len = strlen(dirs[i]);
-
-        if (strncmp(path, dirs[i], len) == 0
-            && (path[len] == '/' || path[len] == '\0'))
-        {
-            return 1;
-        }
-    }
-
-    return 0;
 }
 
 

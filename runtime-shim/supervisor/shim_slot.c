@@ -19,6 +19,7 @@
 #define SHIM_SLOT_PREFIX  "faas-slots."
 
 
+static int shim_slot_hidden(const char *path);
 static void shim_slot_reclaim(shim_log_t *log);
 
 
@@ -111,11 +112,22 @@ shim_slot_create(shim_slot_t *sl, uint64_t id, char *buf, size_t size)
 
 
 int
-shim_slot_attach(shim_slot_t *sl, uint64_t id, const char *code)
+shim_slot_attach(shim_slot_t *sl, uint64_t id, const char *code,
+    const char **what)
 {
     char  path[4200];
 
+    /* the host's /dev, /proc and /sys are no code to hand to a function */
+
+    if (shim_slot_hidden(code)) {
+        *what = "code dir below /dev, /proc or /sys";
+        errno = EINVAL;
+        return -1;
+    }
+
     snprintf(path, sizeof(path), "%s/%" PRIu64, sl->root, id);
+
+    *what = "attaching the code";
 
     if (mount(code, path, NULL, MS_BIND | MS_REC, NULL) == -1) {
         return -1;
@@ -129,6 +141,26 @@ shim_slot_attach(shim_slot_t *sl, uint64_t id, const char *code)
     {
         (void) umount2(path, MNT_DETACH);
         return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+shim_slot_hidden(const char *path)
+{
+    size_t        i, len;
+    const char   *dirs[] = { "/dev", "/proc", "/sys" };
+
+    for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        len = strlen(dirs[i]);
+
+        if (strncmp(path, dirs[i], len) == 0
+            && (path[len] == '/' || path[len] == '\0'))
+        {
+            return 1;
+        }
     }
 
     return 0;

@@ -30,8 +30,9 @@ void shim_slot_cleanup(shim_slot_t *sl, shim_log_t *log);
 /* the slot's host path into buf; creates the directory */
 int shim_slot_create(shim_slot_t *sl, uint64_t id, char *buf, size_t size);
 
-/* binds code read-only onto the slot; -1 with errno */
-int shim_slot_attach(shim_slot_t *sl, uint64_t id, const char *code);
+/* binds code read-only onto the slot; -1 with errno and *what failed */
+int shim_slot_attach(shim_slot_t *sl, uint64_t id, const char *code,
+    const char **what);
 
 /* unmounts the code, if any, and removes the slot */
 void shim_slot_remove(shim_slot_t *sl, uint64_t id, shim_log_t *log);
