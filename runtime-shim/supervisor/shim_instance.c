@@ -198,9 +198,9 @@ shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn, shim_request_t *r,
                    shim_layer_names[inst->layer]);
 
     /*
-     * The pool it came from refills once this cold start is served: a
-     * clone() now would delay the READY we wait for.  The timer stands
-     * in for a READY that never comes.
+     * The pool it came from refills once this cold start is answered (see
+     * shim_instance_done()): a clone() now would delay the READY we wait
+     * for.  The timer stands in for a call that never ends.
      */
 
     if (inst->layer != SHIM_LAYER_NONE) {
@@ -913,10 +913,6 @@ shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
     if (shim_instance_dispatch(inst, r, 1) == 1) {
         shim_instance_available(inst);
     }
-
-    if (inst->layer != SHIM_LAYER_NONE) {
-        shim_pool_fill(ctx);
-    }
 }
 
 
@@ -937,6 +933,16 @@ shim_instance_done(shim_instance_t *inst)
     if (r != NULL) {
         r->instance = NULL;
         shim_request_close(r);
+    }
+
+    /*
+     * The pool a cold start came from refills once that call is answered:
+     * a clone() with new namespaces, while the call runs, delays it by
+     * milliseconds (kernel locks, two CPUs).
+     */
+
+    if (inst->layer != SHIM_LAYER_NONE && inst->served == 1) {
+        shim_pool_fill(ctx);
     }
 
     if (inst->exited) {
