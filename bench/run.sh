@@ -19,6 +19,9 @@
 # BENCH_LATENCY_DURATION.  Cold start: bench-coldstart, BENCH_COLD_SAMPLES
 # samples from zero instances, then BENCH_WARM_SAMPLES warm ones.
 #
+# Then, unless BENCH_LAYERS=0, the cold start by warm layer
+# (bench/coldstart-layers.sh), whose table is appended to results.md.
+#
 # Writes build/bench/results.md and the data files beside it, and the plots
 # into docs/bench/.  Installs nothing; every process it starts is stopped
 # on exit, failure and interrupt included.
@@ -39,6 +42,8 @@ THREADS=${BENCH_THREADS:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-50}
 LATENCY_DURATION=${BENCH_LATENCY_DURATION:-5s}
 COLD_SAMPLES=${BENCH_COLD_SAMPLES:-200}
+# per series of bench/coldstart-layers.sh: 12 series and 3 anchors
+LAYERS_SAMPLES=${BENCH_COLD_SAMPLES:-100}
 WARM_SAMPLES=${BENCH_WARM_SAMPLES:-2000}
 
 # the cold-start function is torn down after COLD_IDLE_MS idle; a sample
@@ -117,19 +122,27 @@ stop() {
 # Stops every process this script started, newest first.  nginx goes
 # before the supervisor, so that no worker is mid-request when the
 # supervisor stops.
-cleanup() {
+stop_all() {
     local i
-
-    trap - EXIT INT TERM
-    set +e
 
     if [ -n "$FG_PID" ]; then
         stop "$FG_PID" TERM
+        FG_PID=
     fi
 
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
         stop "${PIDS[i]%%:*}" "${PIDS[i]#*:}"
     done
+
+    PIDS=()
+}
+
+
+cleanup() {
+    trap - EXIT INT TERM
+    set +e
+
+    stop_all
 
     if [ -n "$RUN" ]; then
         rm -rf "$RUN"
@@ -323,7 +336,8 @@ setup_faas() {
     # instances get a private /tmp, so the sandbox refuses code there.
     rm -rf "$snap"
     mkdir -p "$snap/functions"
-    cp "$BUILD/ngx_http_faas_module.so" "$BUILD/faas-supervisor" \
+    # -r: faas-runtime-nodejs.d (the addon) is a directory
+    cp -r "$BUILD/ngx_http_faas_module.so" "$BUILD/faas-supervisor" \
         "$BUILD"/faas-runtime-* "$snap/"
     cp -r "$BUILD/functions/hello" "$snap/functions/"
 
@@ -846,6 +860,32 @@ plot() {
 }
 
 
+# Cold start by warm layer (bench/coldstart-layers.sh): supervisors and
+# nginx of its own, one series at a time, so the scenarios above are
+# stopped first, not to run idle beside it.  Its table is appended to
+# results.md.
+measure_layers() {
+    log "cold start by warm layer (BENCH_LAYERS=0 skips it)"
+    set +e
+    stop_all
+    set -e
+
+    if ! run env BENCH_PLOTS="$PLOTS" BENCH_PLOT_FORMAT="$PLOT_FORMAT" \
+        NGINX_BIN="$NGINX" BENCH_COLD_SAMPLES="$LAYERS_SAMPLES" \
+        "$TOP/bench/coldstart-layers.sh" "$BUILD"
+    then
+        warn "cold start by warm layer failed (see above)"
+        FAILED=1
+    fi
+
+    if [ -f "$OUT/coldstart-layers.md" ]; then
+        printf '\n' >> "$OUT/results.md"
+        sed '1s/^# ngx_faas cold start/## Cold start/' \
+            "$OUT/coldstart-layers.md" >> "$OUT/results.md"
+    fi
+}
+
+
 main() {
     local s
 
@@ -905,6 +945,10 @@ $OUT/nginx-$s.error.log)"
     check_logs
     write_results
     plot
+
+    if [ "${BENCH_LAYERS:-1}" != 0 ]; then
+        measure_layers
+    fi
 
     log "results: $OUT/results.md, plots: $PLOTS"
     cat "$OUT/results.md"
