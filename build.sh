@@ -10,6 +10,8 @@
 #   ./build.sh fuzz [S]   fuzz targets for S seconds each (default 10)
 #   ./build.sh bench      benchmarks (see bench/README.md; installs php-fpm
 #                         for the FastCGI baseline)
+#   ./build.sh soak       resource-hygiene soak, SOAK_CALLS (100000) calls
+#                         (bench/soak.sh; minutes: not part of test)
 #   ./build.sh deps       install missing Debian packages only
 #   ./build.sh clean      remove build/
 #
@@ -144,6 +146,7 @@ case "${1:-build}" in
     test)       build_all; exec "$TOP/t/run-all.sh" "$BUILD" ;;
     bench)      build_all; deps php-fpm
                 exec "$TOP/bench/run.sh" "$BUILD" ;;
-    -h|--help|help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' ;;
+    soak)       build_all; exec "$TOP/bench/soak.sh" "$BUILD" ;;
+    -h|--help|help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' ;;
     *)          die "unknown command '$1' (try ./build.sh help)" ;;
 esac
