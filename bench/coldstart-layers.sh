@@ -42,6 +42,9 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_NAME=coldstart-layers
+# shellcheck source=bench/lib.sh
+. "$TOP/bench/lib.sh"
 BUILD=$(cd "${1:-$TOP/build}" && pwd)
 OUT=$BUILD/bench
 PLOTS=${BENCH_PLOTS:-$TOP/docs/bench}
@@ -70,99 +73,10 @@ declare -A HANDLER=(
     [nodejs]=index.handler
 )
 
-PIDS=()
-FG_PID=
-RUN=
 FAILED=0
 SERIES_NGINX=
 SERIES_SUPERVISOR=
 declare -A PORT_USED=() MISMATCHES=()
-
-log() { printf '==> %s\n' "$*" >&2; }
-warn() { printf 'coldstart-layers: %s\n' "$*" >&2; }
-die() { printf 'coldstart-layers: %s\n' "$*" >&2; exit 1; }
-
-
-# stop PID SIGNAL: a polite signal, SIGKILL if the child is still there
-# 10 s later, then it is reaped
-stop() {
-    local pid=$1 sig=$2 i state
-
-    kill -"$sig" "$pid" 2>/dev/null || true
-
-    for ((i = 0; i < 100; i++)); do
-        # a child that exited is a zombie until it is waited for
-        # (bash may have reaped it already: no /proc entry)
-        state=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$pid/stat" \
-                2>/dev/null || true)
-
-        if [ -z "$state" ] || [ "$state" = Z ]; then
-            break
-        fi
-
-        sleep 0.1
-    done
-
-    if [ "$i" -eq 100 ]; then
-        warn "pid $pid ignored SIG$sig for 10 s, killing it"
-        kill -KILL "$pid" 2>/dev/null
-    fi
-
-    wait "$pid" 2>/dev/null || true
-}
-
-
-# descendants PID: the process ids below PID, children first
-descendants() {
-    local c
-
-    for c in $(pgrep -P "$1" || true); do
-        echo "$c"
-        descendants "$c"
-    done
-}
-
-
-# stops the processes started so far, newest first: nginx before the
-# supervisor, so that no worker is mid-request when the supervisor stops
-stop_all() {
-    local i p below
-
-    if [ -n "$FG_PID" ]; then
-        # bench-coldstart's settle command is its child: listed before
-        # bench-coldstart goes, stopped after it
-        below=$(descendants "$FG_PID")
-        stop "$FG_PID" TERM
-
-        for p in $below; do
-            kill -TERM "$p" 2>/dev/null || true
-        done
-
-        FG_PID=
-    fi
-
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-        stop "${PIDS[i]%%:*}" "${PIDS[i]#*:}"
-    done
-
-    PIDS=()
-}
-
-
-cleanup() {
-    trap - EXIT INT TERM
-    set +e
-
-    stop_all
-
-    if [ -n "$RUN" ]; then
-        rm -rf "$RUN"
-    fi
-}
-
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 
 # start SIGNAL LOGFILE COMMAND...: runs COMMAND in the background, stopped
@@ -174,20 +88,6 @@ start() {
     "$@" >> "$logfile" 2>&1 &
     STARTED=$!
     PIDS+=("$STARTED:$sig")
-}
-
-
-# run COMMAND... in the background and wait for it, so that a signal to
-# this script is handled at once and the command stopped with the rest
-run() {
-    local rc=0
-
-    "$@" &
-    FG_PID=$!
-    wait "$FG_PID" || rc=$?
-    FG_PID=
-
-    return $rc
 }
 
 

@@ -29,6 +29,9 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_NAME=bench
+# shellcheck source=bench/lib.sh
+. "$TOP/bench/lib.sh"
 BUILD=$(cd "${1:-$TOP/build}" && pwd)
 OUT=$BUILD/bench
 PLOTS=${BENCH_PLOTS:-$TOP/docs/bench}
@@ -80,78 +83,8 @@ declare -A CHILDREN=(
 )
 declare -A PORT=() SKIP=() PID_OF=() MEDIAN_RPS=()
 
-PIDS=()
 LOG_CHECK=()
-FG_PID=
-RUN=
 FAILED=0
-
-log() { printf '==> %s\n' "$*" >&2; }
-warn() { printf 'bench: %s\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
-
-
-# stop PID SIGNAL: a polite signal, SIGKILL if the child is still there
-# 10 s later, then it is reaped
-stop() {
-    local pid=$1 sig=$2 i state
-
-    kill -"$sig" "$pid" 2>/dev/null
-
-    for ((i = 0; i < 100; i++)); do
-        # a child that exited is a zombie until it is waited for
-        state=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$pid/stat" \
-                2>/dev/null)
-
-        if [ -z "$state" ] || [ "$state" = Z ]; then
-            break
-        fi
-
-        sleep 0.1
-    done
-
-    if [ "$i" -eq 100 ]; then
-        warn "pid $pid ignored SIG$sig for 10 s, killing it"
-        kill -KILL "$pid" 2>/dev/null
-    fi
-
-    wait "$pid" 2>/dev/null
-}
-
-
-# Stops every process this script started, newest first.  nginx goes
-# before the supervisor, so that no worker is mid-request when the
-# supervisor stops.
-stop_all() {
-    local i
-
-    if [ -n "$FG_PID" ]; then
-        stop "$FG_PID" TERM
-        FG_PID=
-    fi
-
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-        stop "${PIDS[i]%%:*}" "${PIDS[i]#*:}"
-    done
-
-    PIDS=()
-}
-
-
-cleanup() {
-    trap - EXIT INT TERM
-    set +e
-
-    stop_all
-
-    if [ -n "$RUN" ]; then
-        rm -rf "$RUN"
-    fi
-}
-
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 
 # start SIGNAL LOGNAME COMMAND...: runs COMMAND in the background, stopped
@@ -163,20 +96,6 @@ start() {
     "$@" >> "$OUT/$name.out" 2>&1 &
     PIDS+=("$!:$sig")
     PID_OF[$name]=$!
-}
-
-
-# run COMMAND... in the background and wait for it, so that a signal to
-# this script is handled at once and the command stopped with the rest
-run() {
-    local rc=0
-
-    "$@" &
-    FG_PID=$!
-    wait "$FG_PID" || rc=$?
-    FG_PID=
-
-    return $rc
 }
 
 

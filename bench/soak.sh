@@ -42,6 +42,9 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_NAME=soak
+# shellcheck source=bench/lib.sh
+. "$TOP/bench/lib.sh"
 BUILD=$(cd "${1:-$TOP/build}" && pwd)
 OUT=$BUILD/bench
 SNAP=$OUT/soak-snapshot
@@ -59,9 +62,6 @@ MAX_PROCS=${SOAK_PROCS:-0}
 MAX_WORKER_FDS=${SOAK_WORKER_FDS:-0}
 MAX_WORKER_RSS=${SOAK_WORKER_RSS_KB:-5120}
 
-PIDS=()
-FG_PID=
-RUN=
 PORT=
 SUP_PID=
 MASTER_PID=
@@ -71,64 +71,7 @@ VIOLATIONS=()
 S_CALLS=() S_SECS=() S_SFD=() S_SRSS=() S_KIDS=() S_DESC=() S_ZOMB=()
 S_WFD=() S_WRSS=() S_WPIDS=()
 
-log() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'soak: %s\n' "$*" >&2; exit 1; }
 violation() { VIOLATIONS+=("$*"); printf 'soak: VIOLATION: %s\n' "$*" >&2; }
-
-
-# stop PID SIGNAL: a polite signal, SIGKILL if the child is still there
-# 10 s later, then it is reaped
-stop() {
-    local pid=$1 sig=$2 i state
-
-    kill -"$sig" "$pid" 2>/dev/null
-
-    for ((i = 0; i < 100; i++)); do
-        # a child that exited is a zombie until it is waited for
-        state=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$pid/stat" \
-                2>/dev/null)
-
-        if [ -z "$state" ] || [ "$state" = Z ]; then
-            break
-        fi
-
-        sleep 0.1
-    done
-
-    if [ "$i" -eq 100 ]; then
-        printf 'soak: pid %s ignored SIG%s for 10 s, killing it\n' \
-            "$pid" "$sig" >&2
-        kill -KILL "$pid" 2>/dev/null
-    fi
-
-    wait "$pid" 2>/dev/null
-}
-
-
-# Newest first: the watcher, then nginx, then the supervisor, so that no
-# worker is mid-request when the supervisor stops.
-cleanup() {
-    local i
-
-    trap - EXIT INT TERM
-    set +e
-
-    if [ -n "$FG_PID" ]; then
-        stop "$FG_PID" TERM
-    fi
-
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-        stop "${PIDS[i]%%:*}" "${PIDS[i]#*:}"
-    done
-
-    if [ -n "$RUN" ]; then
-        rm -rf "$RUN"
-    fi
-}
-
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 
 # start SIGNAL COMMAND...: runs COMMAND in the background, stopped with
