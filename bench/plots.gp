@@ -17,6 +17,8 @@ if (fmt eq 'svg') {
 set grid
 set key top left
 set style line 1 lw 2
+# the default fifth colour, yellow, is hard to see on white
+set linetype 5 lc rgb '#8c564b'
 
 
 # throughput: median req/s of each scenario
@@ -27,12 +29,14 @@ set ylabel 'requests per second'
 set yrange [0:*]
 set style fill solid 0.6 border -1
 set boxwidth 0.6
-set xtics nomirror
+# slanted scenario names: seven of them do not fit side by side
+set xtics nomirror rotate by 20 right
 unset key
 plot dir.'/throughput-median.tsv' using 0:2:xtic(1) \
          with boxes lc rgb '#4477aa', \
      '' using 0:2:(sprintf('%.0f', $2)) with labels offset 0,0.8
 set key top left
+set xtics norotate
 
 
 # latency spectrum with one connection: percentile on a log axis of

@@ -11,7 +11,12 @@
 #   proxy     proxy_pass to bench/upstream.c on a unix socket, no keepalive
 #   proxy-ka  the same with `keepalive 32` and HTTP/1.1 to the upstream
 #   faas      faas_pass to the hello C function, warm
+#   faas-py   the same with the Python hello (t/functions/python/hello)
+#   faas-node the same with the Node.js hello (t/functions/nodejs/hello)
 #   fastcgi   fastcgi_pass to php-fpm on a unix socket (needs php-fpm)
+#
+# Each ngx_faas scenario has a supervisor of its own, so that its CPU time
+# is its own, and the C one's also serves the cold start.
 #
 # Throughput: BENCH_ROUNDS rounds (the scenarios interleaved in each round)
 # of wrk -tBENCH_THREADS -cBENCH_CONNECTIONS -dBENCH_DURATION; the median
@@ -54,20 +59,43 @@ WARM_SAMPLES=${BENCH_WARM_SAMPLES:-2000}
 COLD_IDLE_MS=50
 COLD_WAIT_MS=150
 
-# the same pool size for the two process-pool backends
+# the same pool size for the process-pool backends
 POOL=8
+
+# the warm functions outlive the run: a round of seven scenarios is longer
+# than the default 60 s, after which they would start cold in each round
+WARM_IDLE=10m
 
 HZ=$(getconf CLK_TCK)
 
 BODY='Hello, world!'
 
-SCENARIOS=(return proxy proxy-ka faas fastcgi)
+SCENARIOS=(return proxy proxy-ka faas faas-py faas-node fastcgi)
 declare -A LABEL=(
     [return]='nginx return 200'
     [proxy]='proxy_pass'
     [proxy-ka]='proxy_pass keepalive'
-    [faas]='ngx_faas (warm)'
+    [faas]='ngx_faas C (warm)'
+    [faas-py]='ngx_faas Python (warm)'
+    [faas-node]='ngx_faas Node.js (warm)'
     [fastcgi]='FastCGI php-fpm'
+)
+# the ngx_faas scenarios: runtime, code (below TOP), handler; the others
+# are the baselines they are compared with
+FAAS=(faas faas-py faas-node)
+declare -A RUNTIME=(
+    [faas]=c
+    [faas-py]=python3
+    [faas-node]=nodejs
+)
+declare -A CODE=(
+    [faas-py]=t/functions/python/hello
+    [faas-node]=t/functions/nodejs/hello
+)
+declare -A HANDLER=(
+    [faas]=handle
+    [faas-py]=main.handle
+    [faas-node]=index.handler
 )
 # whose CPU time is the scenario's backend: a process started here, and
 # what its children are
@@ -75,10 +103,14 @@ declare -A BACKEND=(
     [proxy]=upstream
     [proxy-ka]=upstream
     [faas]=supervisor
+    [faas-py]=supervisor-py
+    [faas-node]=supervisor-node
     [fastcgi]=php-fpm
 )
 declare -A CHILDREN=(
     [faas]=instances
+    [faas-py]=instances
+    [faas-node]=instances
     [fastcgi]=pool
 )
 declare -A PORT=() SKIP=() PID_OF=() MEDIAN_RPS=()
@@ -237,15 +269,18 @@ setup_proxy() {
 }
 
 
-setup_faas() {
-    local f snap=$OUT/snapshot
+# faas_snapshot: a private copy of the build and of the functions measured,
+# in OUT/snapshot; fails every ngx_faas scenario when the build lacks a part
+# they all need
+faas_snapshot() {
+    local f s snap=$OUT/snapshot
 
-    for f in ngx_http_faas_module.so faas-supervisor faas-runtime-c \
-             functions/hello/function.so
-    do
+    for f in ngx_http_faas_module.so faas-supervisor; do
         if [ ! -e "$BUILD/$f" ]; then
-            scenario_failed faas "$BUILD/$f is missing (run ./build.sh)"
-            return
+            for s in "${FAAS[@]}"; do
+                scenario_failed "$s" "$BUILD/$f is missing (run ./build.sh)"
+            done
+            return 1
         fi
     done
 
@@ -255,42 +290,81 @@ setup_faas() {
     # instances get a private /tmp, so the sandbox refuses code there.
     rm -rf "$snap"
     mkdir -p "$snap/functions"
-    # -r: faas-runtime-nodejs.d (the addon) is a directory
+    # -r: faas-runtime-nodejs.d (the addon) and faas-runtime-python3.d are
+    # directories
     cp -r "$BUILD/ngx_http_faas_module.so" "$BUILD/faas-supervisor" \
         "$BUILD"/faas-runtime-* "$snap/"
-    cp -r "$BUILD/functions/hello" "$snap/functions/"
+}
 
-    : > "$OUT/supervisor.log"
-    start TERM supervisor "$snap/faas-supervisor" \
-        --listen "$RUN/faas.sock" --socket-mode 0666 \
-        --log-file "$OUT/supervisor.log" --log-level info
+
+# setup_faas NAME: the ngx_faas scenario NAME, with a supervisor of its
+# own, started as the C one always was (sandbox on, no pool); the C
+# scenario also has hello-cold, for the cold-start samples
+setup_faas() {
+    local name=$1 snap=$OUT/snapshot code sup cold='' cold_loc='' f
+    local rt=${RUNTIME[$1]}
+
+    if [ "$name" = faas ]; then
+        code=$BUILD/functions/hello
+        sup=supervisor
+    else
+        code=$TOP/${CODE[$name]}
+        sup=supervisor-${name#faas-}
+    fi
+
+    for f in "$BUILD/faas-runtime-$rt" "$code"; do
+        if [ ! -e "$f" ]; then
+            scenario_failed "$name" "$f is missing (run ./build.sh)"
+            return
+        fi
+    done
+
+    if [ "$rt" = c ] && [ ! -e "$code/function.so" ]; then
+        scenario_failed "$name" "$code/function.so is missing (run \
+./build.sh)"
+        return
+    fi
+
+    cp -r "$code" "$snap/functions/$name"
+
+    : > "$OUT/$sup.log"
+    start TERM "$sup" "$snap/faas-supervisor" \
+        --listen "$RUN/$name.sock" --socket-mode 0666 \
+        --log-file "$OUT/$sup.log" --log-level info
 
     # hello-cold serves the cold-start samples: same code, no pool
-    nginx_conf faas "load_module $snap/ngx_http_faas_module.so;" "
-    faas_supervisor unix:$RUN/faas.sock;
-
-    faas_function hello {
-        runtime c;
-        code $snap/functions/hello;
-        idle_timeout 60s;
-        max_instances $POOL;
-    }
-
+    if [ "$name" = faas ]; then
+        cold="
     faas_function hello-cold {
         runtime c;
-        code $snap/functions/hello;
+        code $snap/functions/$name;
         idle_timeout ${COLD_IDLE_MS}ms;
         max_instances 1;
     }
-" '        location / {
-            faas_pass hello;
-            add_header X-Cold $faas_cold_start;
-        }
-
+"
+        # shellcheck disable=SC2016 # an nginx variable
+        cold_loc='
         location = /cold {
             faas_pass hello-cold;
             add_header X-Cold $faas_cold_start;
         }'
+    fi
+
+    nginx_conf "$name" "load_module $snap/ngx_http_faas_module.so;" "
+    faas_supervisor unix:$RUN/$name.sock;
+
+    faas_function hello {
+        runtime $rt;
+        code $snap/functions/$name;
+        handler ${HANDLER[$name]};
+        idle_timeout $WARM_IDLE;
+        max_instances $POOL;
+    }
+$cold" '        location / {
+            faas_pass hello;
+            add_header X-Cold $faas_cold_start;
+        }'"
+$cold_loc"
 }
 
 
@@ -559,7 +633,7 @@ check_logs() {
 
     LOG_CHECK=()
 
-    for f in "$OUT"/nginx-*.error.log "$OUT/supervisor.log"; do
+    for f in "$OUT"/nginx-*.error.log "$OUT"/supervisor*.log; do
         [ -f "$f" ] || continue
 
         n=$(grep -c '\[error\]' "$f" || true)
@@ -623,8 +697,36 @@ ratio() {
 }
 
 
+# ratio_table ARRAY: each ngx_faas scenario's value in the associative
+# array named ARRAY over each scenario's, a row per ngx_faas scenario
+ratio_table() {
+    local -n val=$1
+    local f s
+
+    printf '| ngx_faas |'
+    for s in $(active); do
+        printf ' %s |' "${LABEL[$s]}"
+    done
+    printf '\n|---|'
+    for s in $(active); do
+        printf -- '--:|'
+    done
+    printf '\n'
+
+    for f in "${FAAS[@]}"; do
+        [ -n "${val[$f]:-}" ] || continue
+        printf '| %s |' "${LABEL[$f]}"
+        for s in $(active); do
+            printf ' %s |' "$(ratio "${val[$f]}" "${val[$s]:-0}")"
+        done
+        printf '\n'
+    done
+}
+
+
 write_results() {
-    local s rps rounds p50 p99 errs faas_rps faas_p50 line cpu versions
+    local s rps rounds p50 p90 p99 p999 max errs line cpu versions
+    local -A lat_p50=()
 
     cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
     versions=$("$NGINX" -v 2>&1 | sed 's/^nginx version: //')
@@ -640,9 +742,10 @@ write_results() {
             >> "$OUT/throughput-median.tsv"
     done
 
-    faas_rps=${MEDIAN_RPS[faas]:-}
-    faas_p50=$(awk '$1 == "faas" { print $3 }' "$OUT/latency.tsv" \
-               2>/dev/null)
+    # shellcheck disable=SC2034 # lat_p50 is read by ratio_table, by name
+    while read -r s rps p50 _; do
+        [[ $s == \#* ]] || lat_p50[$s]=$p50
+    done < "$OUT/latency.tsv"
 
     {
         printf '# ngx_faas benchmark results\n\n'
@@ -650,7 +753,8 @@ write_results() {
             "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(nproc)" "$cpu" \
             "$(uname -r)" "$versions"
         printf 'nginx: worker_processes %s, access_log off; ' "$(nproc)"
-        printf 'ngx_faas and php-fpm: a pool of %d processes.\n' "$POOL"
+        printf 'each ngx_faas function and php-fpm: a pool of %d ' "$POOL"
+        printf 'processes.\n'
         printf 'The machine is shared: compare ratios rather than absolute '
         printf 'numbers.\n\n'
 
@@ -659,8 +763,8 @@ write_results() {
             "$THREADS" "$CONNECTIONS" "$DURATION" "$ROUNDS"
         printf 'latencies the median over the rounds, in ms.\n\n'
         printf '| scenario | req/s | req/s of each round | p50 | p99 '
-        printf '| errors | ngx_faas / this |\n'
-        printf '|---|--:|---|--:|--:|--:|--:|\n'
+        printf '| errors |\n'
+        printf '|---|--:|---|--:|--:|--:|\n'
 
         for s in $(active); do
             rounds=$(awk -v s="$s" '$1 == s { printf "%s%.0f", sep, $3;
@@ -673,12 +777,14 @@ write_results() {
             errs=$(awk -v s="$s" '$1 == s { n += $6 + $7 }
                                   END { print n + 0 }' "$OUT/throughput.tsv")
 
-            printf '| %s | %.0f | %s | %s | %s | %s | %s |\n' \
+            printf '| %s | %.0f | %s | %s | %s | %s |\n' \
                 "${LABEL[$s]}" "${MEDIAN_RPS[$s]}" "$rounds" \
-                "$(us_to_ms "$p50")" "$(us_to_ms "$p99")" "$errs" \
-                "$( [ -n "$faas_rps" ] \
-                    && ratio "$faas_rps" "${MEDIAN_RPS[$s]}" || echo -)"
+                "$(us_to_ms "$p50")" "$(us_to_ms "$p99")" "$errs"
         done
+
+        printf '\nreq/s of each ngx_faas scenario over those of each '
+        printf 'scenario (above 1: ngx_faas is faster):\n\n'
+        ratio_table MEDIAN_RPS
 
         printf '\nCPU time meanwhile, in %% of one core (%s cores: %s%%). ' \
             "$(nproc)" "$(( $(nproc) * 100 ))"
@@ -697,18 +803,20 @@ write_results() {
         printf 'wrk -t1 -c1 -d%s: one request at a time, in ms.\n\n' \
             "$LATENCY_DURATION"
         printf '| scenario | req/s | p50 | p90 | p99 | p99.9 | max '
-        printf '| errors | ngx_faas p50 / this |\n'
-        printf '|---|--:|--:|--:|--:|--:|--:|--:|--:|\n'
+        printf '| errors |\n'
+        printf '|---|--:|--:|--:|--:|--:|--:|--:|\n'
 
         while read -r s rps p50 p90 p99 p999 max errs; do
             [[ $s == \#* ]] && continue
-            printf '| %s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n' \
+            printf '| %s | %.0f | %s | %s | %s | %s | %s | %s |\n' \
                 "${LABEL[$s]}" "$rps" "$(us_to_ms "$p50")" \
                 "$(us_to_ms "$p90")" "$(us_to_ms "$p99")" \
-                "$(us_to_ms "$p999")" "$(us_to_ms "$max")" "$errs" \
-                "$( [ -n "$faas_p50" ] && ratio "$faas_p50" "$p50" \
-                    || echo -)"
+                "$(us_to_ms "$p999")" "$(us_to_ms "$max")" "$errs"
         done < "$OUT/latency.tsv"
+
+        printf '\np50 of each ngx_faas scenario over that of each scenario '
+        printf '(above 1: ngx_faas is slower):\n\n'
+        ratio_table lat_p50
 
         if [ -z "${SKIP[faas]:-}" ]; then
             printf '\n## Cold start\n\n'
@@ -836,7 +944,12 @@ main() {
     setup_return
     setup_proxy
     setup_fastcgi
-    setup_faas
+
+    if faas_snapshot; then
+        for s in "${FAAS[@]}"; do
+            setup_faas "$s"
+        done
+    fi
 
     for s in $(active); do
         start_nginx "$s"
