@@ -20,7 +20,8 @@ SHIM=$TOP/runtime-shim
 
 VALGRIND_SUITES=${FAAS_VALGRIND_SUITES:-t/000-sanity.t t/003-failures.t}
 SHORTIO_SUITES=${FAAS_SHORTIO_SUITES:-t/000-sanity.t t/001-config.t
-                t/002-body.t t/003-failures.t}
+                t/002-body.t t/003-failures.t t/050-python.t t/051-nodejs.t
+                t/052-exec.t}
 VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full"
 VALGRIND="$VALGRIND --errors-for-leak-kinds=definite --track-fds=no"
 
@@ -112,9 +113,10 @@ run_valgrind() {
 
 
 # Every read and write on a stream socket of nginx, the supervisor and the
-# C runtime moves one byte or fails with EAGAIN at random, so that every
-# resume path runs.  The sandbox's minimal root would hide shortio.so from
-# the instances, so the supervisor runs unsandboxed here.
+# runtimes (C, and the python3 and node interpreters of the others) moves
+# one byte or fails with EAGAIN at random, so that every resume path runs.
+# The sandbox's minimal root would hide shortio.so from the instances, so
+# the supervisor runs unsandboxed here.
 run_shortio() {
     local seed=${FAAS_SHORTIO_SEED:-$RANDOM}
 
@@ -124,6 +126,7 @@ run_shortio() {
 
     # shellcheck disable=SC2086
     LD_PRELOAD=$BUILD/shortio.so FAAS_SHORTIO_SEED=$seed \
+    FAAS_SHORTIO_PROGS=nginx:faas-supervisor:faas-runtime-c:python3:node \
     FAAS_SUPERVISOR_ARGS="--sandbox off" \
         prove -j1 $SHORTIO_SUITES
 }
