@@ -6,8 +6,9 @@
 #   t/run-all.sh [BUILD]        (./build.sh test calls it after building)
 #
 # FAAS_FUZZ_SECONDS (default 5) sets the fuzz time per target;
-# FAAS_VALGRIND_SUITES the suites run under valgrind (the supervisor's
-# stage and nginx's); FAAS_SHORTIO_SUITES the suites run with socket I/O
+# FAAS_VALGRIND_SUITES and FAAS_NGINX_VALGRIND_SUITES the suites run with
+# the supervisor, and with nginx, under valgrind; FAAS_SHORTIO_SUITES the
+# suites run with socket I/O
 # made short by t/shortio/shortio.so, FAAS_SHORTIO_SEED its seed (printed,
 # random by default); the servers run in $BUILD/t-servroot unless
 # TEST_NGINX_SERVROOT says otherwise.
@@ -18,7 +19,13 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$(cd "${1:-$TOP/build}" && pwd) || exit 1
 SHIM=$TOP/runtime-shim
 
-VALGRIND_SUITES=${FAAS_VALGRIND_SUITES:-t/000-sanity.t t/003-failures.t}
+# the supervisor under memcheck: its output capture, code watch, pools and
+# stop as well; nginx under memcheck: its LOG frames and the runtimes
+VALGRIND_SUITES=${FAAS_VALGRIND_SUITES:-t/000-sanity.t t/003-failures.t
+                 t/045-code-update.t t/046-graceful-stop.t t/047-output.t
+                 t/050-python.t}
+NGINX_VALGRIND_SUITES=${FAAS_NGINX_VALGRIND_SUITES:-t/000-sanity.t
+                       t/003-failures.t t/047-output.t t/050-python.t}
 SHORTIO_SUITES=${FAAS_SHORTIO_SUITES:-t/000-sanity.t t/001-config.t
                 t/002-body.t t/003-failures.t t/050-python.t t/051-nodejs.t
                 t/052-exec.t}
@@ -141,7 +148,7 @@ run_nginx_valgrind() {
     fi
 
     # shellcheck disable=SC2086
-    TEST_NGINX_USE_VALGRIND=1 prove -j1 $VALGRIND_SUITES
+    TEST_NGINX_USE_VALGRIND=1 prove -j1 $NGINX_VALGRIND_SUITES
 }
 
 
