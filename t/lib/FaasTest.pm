@@ -422,7 +422,9 @@ sub faas_stop_supervisor {
 
 # kill -9: the supervisor gets no chance to clean up.  Its instances
 # notice (their parent-death signal) and are re-parented to us: they are
-# reaped here, and any still alive after 5 s is a failure.
+# reaped here, and any still alive after 5 s is a failure.  Under load the
+# supervisor may spawn one after any snapshot of its children, so what
+# counts is every child of ours that was not ours before the kill.
 sub faas_kill_supervisor {
     return if !defined $Pid;
 
@@ -430,23 +432,35 @@ sub faas_kill_supervisor {
     undef $Pid;
 
     my $before = proc_table();
-    my @kids = grep { $before->{$_}{ppid} == $pid } keys %$before;
+    my %ours = map { $_ => 1 }
+               grep { $before->{$_}{ppid} == $$ } keys %$before;
 
     kill SIGKILL, $pid;
     waitpid($pid, 0);
 
-    my @left;
+    my %orphans = map { $_ => 1 }
+                  grep { $before->{$_}{ppid} == $pid } keys %$before;
+    my $quiet = 0;
 
-    for my $kid (@kids) {
-        my $gone = faas_wait_for(sub {
+    my $gone = faas_wait_for(sub {
+        my $t = proc_table();
+
+        $orphans{$_} = 1
+            for grep { $t->{$_}{ppid} == $$ && !$ours{$_} } keys %$t;
+
+        for my $kid (keys %orphans) {
             my $rc = waitpid($kid, WNOHANG);
-            return $rc == $kid || $rc == -1 || !kill(0, $kid);
-        }, 5, 0.01);
+            delete $orphans{$kid}
+                if $rc == $kid || $rc == -1 || !$t->{$kid};
+        }
 
-        push @left, $kid if !$gone;
-    }
+        # settled: none left, and none arrived in the last 50 ms
+        $quiet = %orphans ? 0 : $quiet + 1;
+        return $quiet >= 5;
+    }, 5, 0.01);
 
-    if (@left) {
+    if (!$gone && %orphans) {
+        my @left = sort keys %orphans;
         push @Failures, "instances outlived a killed faas-supervisor: @left";
         kill SIGKILL, @left;
         waitpid($_, 0) for @left;
