@@ -71,6 +71,8 @@ static char *ngx_http_faas_overload_status(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_faas_cpu(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_faas_user(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_faas_check_entry(ngx_conf_t *cf,
     ngx_http_faas_function_t *fn, char *what, ngx_http_faas_entry_t *entry);
 static char *ngx_http_faas_c_check(ngx_str_t *name);
@@ -161,6 +163,13 @@ static ngx_conf_num_bounds_t  ngx_http_faas_tmp_size_bounds = {
 
 static ngx_conf_num_bounds_t  ngx_http_faas_pids_bounds = {
     ngx_http_faas_check_bounds, 1, 4194304
+};
+
+/* the base filter is always there; "runtime" adds the runtime's allowlist */
+static ngx_conf_enum_t  ngx_http_faas_seccomp_modes[] = {
+    { ngx_string("runtime"), 1 },
+    { ngx_string("base"), 0 },
+    { ngx_null_string, 0 }
 };
 
 
@@ -307,6 +316,20 @@ static ngx_command_t  ngx_http_faas_function_commands[] = {
       0,
       offsetof(ngx_http_faas_function_t, tmp_size),
       &ngx_http_faas_tmp_size_bounds },
+
+    { ngx_string("seccomp"),
+      NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      0,
+      offsetof(ngx_http_faas_function_t, seccomp),
+      &ngx_http_faas_seccomp_modes },
+
+    { ngx_string("user"),
+      NGX_CONF_TAKE12,
+      ngx_http_faas_user,
+      0,
+      0,
+      NULL },
 
     { ngx_string("env"),
       NGX_CONF_TAKE2,
@@ -611,6 +634,7 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
      *     fn->initializer = { { 0, NULL }, 0 };
      *     fn->output = { 0, NULL };
      *     fn->env = NULL;
+     *     fn->user = { 0, NULL };
      */
 
     fn->name = value[1];
@@ -622,6 +646,7 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     fn->pids = NGX_CONF_UNSET;
     fn->cpu = NGX_CONF_UNSET;
     fn->network = NGX_CONF_UNSET;
+    fn->seccomp = NGX_CONF_UNSET_UINT;
     fn->max_instances = NGX_CONF_UNSET;
     fn->min_instances = NGX_CONF_UNSET;
     fn->prewarm = NGX_CONF_UNSET;
@@ -674,6 +699,25 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_conf_init_value(fn->pids, 64);
     ngx_conf_init_value(fn->cpu, 0);
     ngx_conf_init_value(fn->network, 0);
+
+    /* an exec program cannot be trusted to load an allowlist itself */
+
+    if (fn->runtime->name.len == 4
+        && ngx_strncmp(fn->runtime->name.data, "exec", 4) == 0)
+    {
+        if (fn->seccomp == 1) {
+            ngx_http_faas_conf_error(cf, &fn->file, fn->line,
+                                     "faas_function \"%V\": \"seccomp "
+                                     "runtime\" is not supported by the exec "
+                                     "runtime, which runs under the base "
+                                     "filter only", &fn->name);
+            return NGX_CONF_ERROR;
+        }
+
+        fn->seccomp = 0;
+    }
+
+    ngx_conf_init_uint_value(fn->seccomp, 1);
     ngx_conf_init_value(fn->max_instances, 8);
     ngx_conf_init_value(fn->min_instances, 0);
     ngx_conf_init_value(fn->prewarm, 0);
@@ -759,9 +803,13 @@ ngx_http_faas_function_directive(ngx_conf_t *cf, ngx_command_t *dummy,
             continue;
         }
 
-        nargs = (cmd->type & NGX_CONF_TAKE2) ? 3 : 2;
+        /* TAKE12 ("user NAME [GROUP]") takes either */
 
-        if (cf->args->nelts != nargs) {
+        nargs = cf->args->nelts - 1;
+
+        if (!((nargs == 1 && (cmd->type & (NGX_CONF_TAKE1|NGX_CONF_FLAG)))
+              || (nargs == 2 && (cmd->type & NGX_CONF_TAKE2))))
+        {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid number of arguments in \"%V\" "
                                "directive of faas_function \"%V\"",
@@ -1135,6 +1183,69 @@ ngx_http_faas_cpu(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     fn->cpu = n;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Resolved here, like nginx's own "user", so that nginx -t names an
+ * unknown user; the supervisor gets numbers and checks them again.
+ */
+
+static char *
+ngx_http_faas_user(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_faas_function_t *fn = conf;
+
+    ngx_str_t      *value;
+    struct group   *grp;
+    struct passwd  *pwd;
+
+    if (fn->user.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    ngx_set_errno(0);
+    pwd = getpwnam((const char *) value[1].data);
+
+    if (pwd == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "unknown user \"%V\" of faas_function \"%V\"",
+                           &value[1], &fn->name);
+        return NGX_CONF_ERROR;
+    }
+
+    fn->user = value[1];
+    fn->uid = pwd->pw_uid;
+    fn->gid = pwd->pw_gid;
+
+    if (cf->args->nelts == 3) {
+        ngx_set_errno(0);
+        grp = getgrnam((const char *) value[2].data);
+
+        if (grp == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               "unknown group \"%V\" of faas_function "
+                               "\"%V\"", &value[2], &fn->name);
+            return NGX_CONF_ERROR;
+        }
+
+        fn->gid = grp->gr_gid;
+    }
+
+    /* function code is untrusted: root would undo the sandbox */
+
+    if (fn->uid == 0 || fn->gid == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "faas_function \"%V\" must not run as root: "
+                           "\"%V\" is %s 0", &fn->name,
+                           fn->uid == 0 ? &value[1] : &value[2],
+                           fn->uid == 0 ? "uid" : "gid");
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
@@ -1680,6 +1791,14 @@ ngx_http_faas_function_version(ngx_conf_t *cf, ngx_http_faas_function_t *fn)
     hash = ngx_http_faas_hash_number(hash, "pids", fn->pids);
     hash = ngx_http_faas_hash_number(hash, "cpu", fn->cpu);
     hash = ngx_http_faas_hash_number(hash, "network", fn->network);
+    hash = ngx_http_faas_hash_number(hash, "seccomp", fn->seccomp);
+
+    /* only when set: other definitions keep the versions they had */
+
+    if (fn->user.data != NULL) {
+        hash = ngx_http_faas_hash_number(hash, "uid", fn->uid);
+        hash = ngx_http_faas_hash_number(hash, "gid", fn->gid);
+    }
 
     if (fn->env) {
         kv = fn->env->elts;
@@ -1843,6 +1962,24 @@ ngx_http_faas_json_function(ngx_http_faas_function_t *fn)
                                json_integer((json_int_t) fn->cpu)) != 0
         || json_object_set_new(function, "network",
                                json_integer(fn->network ? 1 : 0)) != 0)
+    {
+        json_decref(function);
+        return NULL;
+    }
+
+    if (fn->user.data != NULL
+        && (json_object_set_new(function, "uid",
+                                json_integer((json_int_t) fn->uid)) != 0
+            || json_object_set_new(function, "gid",
+                                   json_integer((json_int_t) fn->gid)) != 0))
+    {
+        json_decref(function);
+        return NULL;
+    }
+
+    if (json_object_set_new(function, "seccomp",
+                            json_string(fn->seccomp ? "runtime" : "base"))
+        != 0)
     {
         json_decref(function);
         return NULL;

@@ -58,6 +58,12 @@ typedef struct {
     ngx_int_t                       cpu;           /* 1/1000 CPUs, 0: no
                                                       limit */
     ngx_flag_t                      network;
+    ngx_str_t                       user;          /* data NULL: none */
+    ngx_uid_t                       uid;
+    ngx_gid_t                       gid;
+
+    ngx_uint_t                      seccomp;       /* 1: the runtime's
+                                                      allowlist, 0: base */
 
     ngx_str_t                       file;          /* where it is defined */
     ngx_uint_t                      line;

@@ -444,3 +444,76 @@ Hello, world!
 --- no_error_log
 [error]
 [warn]
+
+
+
+=== TEST 21: seccomp takes "runtime" or "base", and exec runs base only
+--- http_config
+    faas_supervisor unix:$TEST_NGINX_FAAS_SOCKET;
+
+    faas_function hello {
+        runtime c;
+        code $TEST_NGINX_FUNCTIONS/hello;
+        seccomp base;
+    }
+
+    faas_function hello2 {
+        runtime c;
+        code $TEST_NGINX_FUNCTIONS/hello;
+        seccomp runtime;
+    }
+
+    faas_function ex {
+        runtime exec;
+        code $TEST_NGINX_FAAS_SRC;
+        seccomp base;
+    }
+--- config
+    location = /hello {
+        faas_pass hello;
+    }
+--- request
+GET /hello
+--- response_body
+Hello, world!
+--- no_error_log
+[error]
+[warn]
+
+
+
+=== TEST 22: an unknown seccomp mode
+--- http_config
+    faas_supervisor unix:$TEST_NGINX_FAAS_SOCKET;
+
+    faas_function hello {
+        runtime c;
+        code $TEST_NGINX_FUNCTIONS/hello;
+        seccomp off;
+    }
+--- config
+    location = /hello {
+        faas_pass hello;
+    }
+--- must_die
+--- error_log eval
+["[emerg]", qr/invalid value "off" in \S+nginx\.conf:\d+/]
+
+
+
+=== TEST 23: "seccomp runtime" for the exec runtime, which loads no list
+--- http_config
+    faas_supervisor unix:$TEST_NGINX_FAAS_SOCKET;
+
+    faas_function ex {
+        runtime exec;
+        code $TEST_NGINX_FAAS_SRC;
+        seccomp runtime;
+    }
+--- config
+    location = /ex {
+        faas_pass ex;
+    }
+--- must_die
+--- error_log eval
+["[emerg]", qr/faas_function "ex": "seccomp runtime" is not supported by the exec runtime, which runs under the base filter only in \S+nginx\.conf:\d+/]

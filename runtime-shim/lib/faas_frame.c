@@ -40,6 +40,9 @@ faas_frame_max_length(uint8_t type)
     case FAAS_FRAME_EXEC:
         return FAAS_EXEC_MAX;
 
+    case FAAS_FRAME_FILTER:
+        return FAAS_FILTER_MAX;
+
     case FAAS_FRAME_REQUEST:
     case FAAS_FRAME_RESPONSE:
     case FAAS_FRAME_ERROR:
@@ -79,6 +82,7 @@ faas_frame_type_name(uint8_t type)
     case FAAS_FRAME_DONE:       return "DONE";
     case FAAS_FRAME_QUIT:       return "QUIT";
     case FAAS_FRAME_EXEC:       return "EXEC";
+    case FAAS_FRAME_FILTER:     return "FILTER";
     default:                    return "unknown";
     }
 }

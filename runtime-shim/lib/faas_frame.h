@@ -24,6 +24,8 @@
 /* what senders put into one BODY frame */
 #define FAAS_BODY_CHUNK           (64 * 1024)
 #define FAAS_EXEC_MAX             4096      /* a path */
+/* a seccomp program: BPF_MAXINSNS struct sock_filter of 8 bytes */
+#define FAAS_FILTER_MAX           (4096 * 8)
 
 
 typedef enum {
@@ -42,7 +44,8 @@ typedef enum {
     FAAS_FRAME_INVOKE     = 0x22,
     FAAS_FRAME_DONE       = 0x23,
     FAAS_FRAME_QUIT       = 0x24,
-    FAAS_FRAME_EXEC       = 0x25
+    FAAS_FRAME_EXEC       = 0x25,
+    FAAS_FRAME_FILTER     = 0x26
 } faas_frame_type_e;
 
 

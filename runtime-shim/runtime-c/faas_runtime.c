@@ -14,8 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include "faas_runtime.h"
 
@@ -31,6 +35,8 @@ typedef struct {
 
 
 static void faas_rt_load(faas_rt_t *rt);
+static int faas_rt_seccomp(const uint8_t *filter, size_t len, char *err,
+    size_t errlen);
 static int faas_rt_load_code(faas_rt_t *rt, json_t *load,
     uint64_t *initializer_us, char *err, size_t errlen);
 static void faas_rt_load_failed(const char *fmt, ...)
@@ -124,12 +130,13 @@ main(void)
 static void
 faas_rt_load(faas_rt_t *rt)
 {
-    int                   fd;
+    int                   fd, rc;
     char                  err[1024];
     json_t               *load, *v;
+    size_t                filter_len;
     ssize_t               n;
     uint64_t              start, initializer_us;
-    const uint8_t        *pos, *payload;
+    const uint8_t        *pos, *last, *payload, *filter;
     faas_frame_header_t   frame;
 
     n = faas_rt_recv(rt, &fd);
@@ -143,10 +150,22 @@ faas_rt_load(faas_rt_t *rt)
     }
 
     pos = rt->packet;
+    last = rt->packet + n;
 
-    if (faas_rt_frame(&pos, rt->packet + n, &frame, &payload) != 0
-        || frame.type != FAAS_FRAME_LOAD)
-    {
+    rc = faas_rt_frame(&pos, last, &frame, &payload);
+
+    /* in a sandbox, the runtime's seccomp allowlist comes first */
+
+    filter = NULL;
+    filter_len = 0;
+
+    if (rc == 0 && frame.type == FAAS_FRAME_FILTER) {
+        filter = payload;
+        filter_len = frame.length;
+        rc = faas_rt_frame(&pos, last, &frame, &payload);
+    }
+
+    if (rc != 0 || frame.type != FAAS_FRAME_LOAD) {
         faas_rt_load_failed("the first packet is not LOAD");
     }
 
@@ -164,6 +183,15 @@ faas_rt_load(faas_rt_t *rt)
     v = json_object_get(load, "instance");
     if (json_is_integer(v)) {
         faas_rt_log_instance = json_integer_value(v);
+    }
+
+
+    /* before dlopen(): the function's constructors are its code too */
+
+    if (filter != NULL && faas_rt_seccomp(filter, filter_len, err,
+                                          sizeof(err)) != 0)
+    {
+        faas_rt_load_failed("%s", err);
     }
 
     start = faas_rt_now();
@@ -185,6 +213,46 @@ faas_rt_load(faas_rt_t *rt)
     }
 
     json_decref(v);
+}
+
+
+/*
+ * Every thread gets the filter (TSYNC): a function's threads are not the
+ * only ones a library may have started.  no_new_privs is already set by
+ * the sandbox, and the base filter allows seccomp() itself.
+ */
+static int
+faas_rt_seccomp(const uint8_t *filter, size_t len, char *err,
+    size_t errlen)
+{
+    long               rc;
+    struct sock_fprog  prog;
+
+    if (len == 0 || len % sizeof(struct sock_filter) != 0
+        || len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+    {
+        snprintf(err, errlen, "seccomp: invalid FILTER of %zu bytes", len);
+        return -1;
+    }
+
+    prog.len = (unsigned short) (len / sizeof(struct sock_filter));
+    prog.filter = (struct sock_filter *) (uintptr_t) filter;
+
+    rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                 SECCOMP_FILTER_FLAG_TSYNC, &prog);
+
+    if (rc == -1) {
+        snprintf(err, errlen, "seccomp: %s", strerror(errno));
+        return -1;
+    }
+
+    if (rc != 0) {
+        snprintf(err, errlen, "seccomp: thread %ld cannot take the filter",
+                 rc);
+        return -1;
+    }
+
+    return 0;
 }
 
 

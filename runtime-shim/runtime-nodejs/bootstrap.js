@@ -38,6 +38,7 @@ const READY = 0x21;
 const INVOKE = 0x22;
 const DONE = 0x23;
 const QUIT = 0x24;
+const FILTER = 0x26;
 
 const HEADER_SIZE = 8;
 const JSON_MAX = 64 * 1024;
@@ -133,6 +134,11 @@ async function load() {
     }
 
     const frames = parse(msg.packet);
+
+    // in a sandbox, the runtime's seccomp allowlist comes first
+    const filter = frames !== null && frames.length > 1
+                   && frames[0].type === FILTER ? frames.shift() : null;
+
     const conf = frames !== null && frames[0].type === LOAD
                  ? json(frames[0].payload) : null;
 
@@ -142,6 +148,15 @@ async function load() {
 
     if (conf === null) {
         await loadFailed('LOAD is not a JSON object');
+    }
+
+    // before the require(): the module's top level is the function's code
+    if (filter !== null) {
+        try {
+            faas.seccomp(filter.payload);
+        } catch (err) {
+            await loadFailed(err.message);
+        }
     }
 
     const start = process.hrtime.bigint();

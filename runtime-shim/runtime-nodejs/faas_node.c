@@ -13,6 +13,7 @@
  *   writeAll(fd, [buf])   all of the buffers, in order
  *   close(fd)
  *   cloexec(fd)           so that a child the function spawns has no fd 3
+ *   seccomp(buf)          loads the BPF program in buf for every thread
  *
  * Errors are thrown as Error objects with the errno name as their code.
  * Only N-API is used: the addon does not depend on the node version.
@@ -25,10 +26,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
 #include <node_api.h>
+#include <uv.h>
 
 #include "faas_frame.h"
 #include "faas_io.h"
@@ -56,6 +62,7 @@ static int faas_node_append(faas_node_buf_t *body, const uint8_t *data,
 static napi_value faas_node_write_all(napi_env env, napi_callback_info info);
 static napi_value faas_node_close(napi_env env, napi_callback_info info);
 static napi_value faas_node_cloexec(napi_env env, napi_callback_info info);
+static napi_value faas_node_seccomp(napi_env env, napi_callback_info info);
 static int faas_node_fd_arg(napi_env env, napi_callback_info info,
     size_t *argc, napi_value *argv, int *fd);
 static napi_value faas_node_throw(napi_env env, const char *what, int err);
@@ -81,6 +88,7 @@ NAPI_MODULE_INIT()
         { "writeAll", faas_node_write_all },
         { "close", faas_node_close },
         { "cloexec", faas_node_cloexec },
+        { "seccomp", faas_node_seccomp },
     };
 
     for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
@@ -459,6 +467,54 @@ faas_node_cloexec(napi_env env, napi_callback_info info)
 
 
 /* the arguments, the first of them an fd */
+/*
+ * The runtime's allowlist, from FILTER.  Node has threads of its own
+ * before any function code runs (V8's platform workers, libuv's pool):
+ * TSYNC gives the filter to all of them, or fails and loads nothing.
+ */
+static napi_value
+faas_node_seccomp(napi_env env, napi_callback_info info)
+{
+    long               rc;
+    void              *data;
+    size_t             argc, len;
+    napi_value         argv[1];
+    struct sock_fprog  prog;
+
+    argc = 1;
+
+    if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok
+        || argc != 1
+        || napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok)
+    {
+        return faas_node_throw(env, "seccomp", EINVAL);
+    }
+
+    if (len == 0 || len % sizeof(struct sock_filter) != 0
+        || len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+    {
+        return faas_node_throw(env, "seccomp", EINVAL);
+    }
+
+    prog.len = (unsigned short) (len / sizeof(struct sock_filter));
+    prog.filter = data;
+
+    rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                 SECCOMP_FILTER_FLAG_TSYNC, &prog);
+
+    if (rc == -1) {
+        return faas_node_throw(env, "seccomp", errno);
+    }
+
+    /* the id of a thread that could not take it (another filter) */
+    if (rc != 0) {
+        return faas_node_throw(env, "seccomp (thread sync)", ESRCH);
+    }
+
+    return NULL;
+}
+
+
 static int
 faas_node_fd_arg(napi_env env, napi_callback_info info, size_t *argc,
     napi_value *argv, int *fd)

@@ -45,6 +45,7 @@ typedef struct shim_control_s   shim_control_t;
 #include "shim_listen.h"
 #include "shim_control.h"
 #include "shim_status.h"
+#include "shim_user.h"
 
 
 /* "function "hello" instance 3: " starts every line about an instance */
@@ -83,8 +84,12 @@ struct shim_ctx_s {
     int                  devnull;
 
     shim_function_table_t  functions;
+    shim_users_t         users;            /* --uid-range, --allow-* */
 
     struct sock_fprog    seccomp;          /* compiled once, at start */
+    shim_seccomp_profile_t  seccomp_profiles[SHIM_SECCOMP_PROFILES];
+    int                  seccomp_filters;  /* an instance's after FILTER,
+                                              0: cannot be checked */
     int                  kmsg;             /* for seccomp kills, or -1 */
     shim_cgroup_t        cgroup;
     shim_slot_t          slots;

@@ -23,10 +23,11 @@
 
 
 #define SHIM_CGROUP_ROOT      "/sys/fs/cgroup"
-#define SHIM_CGROUP_UNIFIED   "/sys/fs/cgroup/unified"
 
 
 static int shim_cgroup_v2_usable(const char *mount);
+static int shim_cgroup_v1_usable(const char *hierarchy, char *buf,
+    size_t size);
 static int shim_cgroup_write(const char *dir, const char *file,
     const char *value);
 static int shim_cgroup_read(const char *dir, const char *file, char *buf,
@@ -38,6 +39,14 @@ static void shim_cgroup_reclaim(const char *parent, shim_log_t *log);
 int
 shim_cgroup_init(shim_cgroup_t *cg, shim_log_t *log)
 {
+    return shim_cgroup_init_at(cg, SHIM_CGROUP_ROOT, log);
+}
+
+
+int
+shim_cgroup_init_at(shim_cgroup_t *cg, const char *root, shim_log_t *log)
+{
+    char         unified[4200], v1[3][4200], procs[4300];
     const char  *mount;
 
     cg->mode = SHIM_CGROUP_NONE;
@@ -45,13 +54,18 @@ shim_cgroup_init(shim_cgroup_t *cg, shim_log_t *log)
     cg->pids = NULL;
     cg->cpu = NULL;
 
+    snprintf(unified, sizeof(unified), "%s/unified", root);
+    snprintf(v1[0], sizeof(v1[0]), "%s/memory", root);
+    snprintf(v1[1], sizeof(v1[1]), "%s/pids", root);
+    snprintf(v1[2], sizeof(v1[2]), "%s/cpu", root);
+
     mount = NULL;
 
-    if (shim_cgroup_v2_usable(SHIM_CGROUP_ROOT)) {
-        mount = SHIM_CGROUP_ROOT;
+    if (shim_cgroup_v2_usable(root)) {
+        mount = root;
 
-    } else if (shim_cgroup_v2_usable(SHIM_CGROUP_UNIFIED)) {
-        mount = SHIM_CGROUP_UNIFIED;
+    } else if (shim_cgroup_v2_usable(unified)) {
+        mount = unified;
     }
 
     if (mount != NULL) {
@@ -100,17 +114,17 @@ shim_cgroup_init(shim_cgroup_t *cg, shim_log_t *log)
                        "memory and pids but they cannot be enabled", mount);
     }
 
-    if (access(SHIM_CGROUP_ROOT "/memory/cgroup.procs", W_OK) == 0
-        && access(SHIM_CGROUP_ROOT "/pids/cgroup.procs", W_OK) == 0)
+    if (shim_cgroup_v1_usable(v1[0], procs, sizeof(procs))
+        && shim_cgroup_v1_usable(v1[1], procs, sizeof(procs)))
     {
-        cg->memory = shim_cgroup_mkdir(SHIM_CGROUP_ROOT "/memory", log);
-        cg->pids = shim_cgroup_mkdir(SHIM_CGROUP_ROOT "/pids", log);
+        cg->memory = shim_cgroup_mkdir(v1[0], log);
+        cg->pids = shim_cgroup_mkdir(v1[1], log);
 
         if (cg->memory != NULL && cg->pids != NULL) {
             cg->mode = SHIM_CGROUP_V1;
 
-            if (access(SHIM_CGROUP_ROOT "/cpu/cgroup.procs", W_OK) == 0) {
-                cg->cpu = shim_cgroup_mkdir(SHIM_CGROUP_ROOT "/cpu", log);
+            if (shim_cgroup_v1_usable(v1[2], procs, sizeof(procs))) {
+                cg->cpu = shim_cgroup_mkdir(v1[2], log);
             }
 
             shim_log_error(log, SHIM_LOG_NOTICE, 0, "cgroup v1 in effect "
@@ -449,6 +463,16 @@ shim_cgroup_v2_usable(const char *mount)
     }
 
     return strstr(buf, "memory") != NULL && strstr(buf, "pids") != NULL;
+}
+
+
+/* a v1 hierarchy we may create cgroups in */
+static int
+shim_cgroup_v1_usable(const char *hierarchy, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/cgroup.procs", hierarchy);
+
+    return access(buf, W_OK) == 0;
 }
 
 

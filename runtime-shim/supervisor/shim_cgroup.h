@@ -28,6 +28,10 @@ typedef struct {
 
 /* detects what is usable and logs it; fails only when out of memory */
 int shim_cgroup_init(shim_cgroup_t *cg, shim_log_t *log);
+
+/* the same below another root than /sys/fs/cgroup: for the unit tests */
+int shim_cgroup_init_at(shim_cgroup_t *cg, const char *root,
+    shim_log_t *log);
 void shim_cgroup_cleanup(shim_cgroup_t *cg, shim_log_t *log);
 
 /*

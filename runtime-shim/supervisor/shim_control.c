@@ -90,6 +90,16 @@ shim_control_register(shim_control_t *c, uint8_t *payload, size_t len)
         return -1;
     }
 
+    /* before the insertion below: it tells fresh functions apart */
+
+    if (shim_user_assign_all(ctx, reg.functions, reg.nfunctions) != 0) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, ENOMEM,
+                       "dropping control connection");
+        free(list);
+        shim_register_free(&reg);
+        return -1;
+    }
+
     fresh = 0;
 
     for (i = 0; i < reg.nfunctions; i++) {

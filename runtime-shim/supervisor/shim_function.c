@@ -19,6 +19,8 @@ static int shim_function_integer(json_t *def, const char *key,
     long long *out, char *err, size_t errlen);
 static int shim_function_output(json_t *def, shim_function_t *fn,
     char *err, size_t errlen);
+static int shim_function_seccomp(json_t *def, shim_function_t *fn,
+    char *err, size_t errlen);
 static int shim_function_env(json_t *def, shim_function_t *fn, char *err,
     size_t errlen);
 static int shim_function_program(shim_function_t *fn,
@@ -253,6 +255,36 @@ shim_function_parse(json_t *def, const char *runtime_dir, char *err,
 
     fn->network = (unsigned) n;
 
+    /*
+     * The supervisor runs as root and the socket may be reached by a
+     * compromised worker: root is refused here, whatever nginx -t said.
+     */
+
+    if (json_object_get(def, "uid") != NULL) {
+        if (shim_function_integer(def, "uid", 0, 0xfffffffeLL, 1, 0, &n,
+                                  err, errlen) != 0)
+        {
+            goto named_failed;
+        }
+
+        fn->uid = (uid_t) n;
+
+        if (shim_function_integer(def, "gid", 0, 0xfffffffeLL, 1, 0, &n,
+                                  err, errlen) != 0)
+        {
+            goto named_failed;
+        }
+
+        fn->gid = (gid_t) n;
+        fn->user = 1;
+
+        if (fn->uid == 0 || fn->gid == 0) {
+            shim_error(err, errlen, "user %s 0 (root) refused",
+                       fn->uid == 0 ? "uid" : "gid");
+            goto named_failed;
+        }
+    }
+
     if (shim_function_integer(def, "tmp_size", SHIM_TMP_SIZE_MIN,
                               SHIM_MEMORY_MAX, 0, 16 * 1024 * 1024, &n, err,
                               errlen) != 0)
@@ -349,6 +381,7 @@ shim_function_parse(json_t *def, const char *runtime_dir, char *err,
     fn->debug = (unsigned) n;
 
     if (shim_function_output(def, fn, err, errlen) != 0
+        || shim_function_seccomp(def, fn, err, errlen) != 0
         || shim_function_env(def, fn, err, errlen) != 0
         || shim_function_program(fn, runtime_dir, err, errlen) != 0)
     {
@@ -465,6 +498,36 @@ shim_function_integer(json_t *def, const char *key, long long min,
     }
 
     *out = n;
+
+    return 0;
+}
+
+
+/* "runtime" (the default): the runtime's allowlist too; "base": not */
+static int
+shim_function_seccomp(json_t *def, shim_function_t *fn, char *err,
+    size_t errlen)
+{
+    json_t      *v;
+    const char  *s;
+
+    v = json_object_get(def, "seccomp");
+
+    if (v == NULL) {
+        return 0;
+    }
+
+    s = json_string_value(v);
+
+    if (s != NULL && strcmp(s, "base") == 0) {
+        fn->seccomp_base = 1;
+        return 0;
+    }
+
+    if (s == NULL || strcmp(s, "runtime") != 0) {
+        return shim_error(err, errlen, "\"seccomp\" must be \"runtime\" or "
+                          "\"base\"");
+    }
 
     return 0;
 }

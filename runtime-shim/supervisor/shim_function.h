@@ -97,6 +97,13 @@ struct shim_function_s {
     unsigned             pids;            /* processes and threads */
     unsigned             cpu;             /* 1/1000 CPUs, 0: no quota */
     unsigned             network:1;       /* the host's network */
+    unsigned             seccomp_base:1;  /* no runtime allowlist */
+    unsigned             user:1;          /* uid and gid are the function's
+                                             own "user" */
+    uid_t                uid;             /* what its instances run as */
+    gid_t                gid;
+    char                 user_error[160]; /* why it may not: its calls
+                                             fail; "" when it may */
     unsigned             max_instances;
     unsigned             min_instances;   /* reserved: never reaped */
     unsigned             prewarm;         /* ready and idle beyond the

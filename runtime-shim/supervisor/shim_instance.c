@@ -102,6 +102,15 @@ shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn, shim_request_t *r,
 
     ctx->launch_error[0] = '\0';
 
+    /* said at registration; every call that would start one fails */
+
+    if (fn->user_error[0]) {
+        snprintf(ctx->launch_error, sizeof(ctx->launch_error), "%s",
+                 fn->user_error);
+        *err = EPERM;
+        return -1;
+    }
+
     inst = calloc(1, sizeof(shim_instance_t));
     if (inst == NULL) {
         *err = ENOMEM;
@@ -250,6 +259,8 @@ shim_instance_launch(shim_instance_t *inst, int *err)
     l.programs = programs;
     l.code = fn->code;
     l.envp = envp;
+    l.uid = fn->uid;
+    l.gid = fn->gid;
     l.memory = fn->memory;
     l.pids = fn->pids;
     l.cpu = fn->cpu;
@@ -280,6 +291,7 @@ shim_instance_adopt(shim_instance_t *inst, shim_stem_t *stem)
 {
     int               err;
     size_t            len;
+    uint8_t          *p;
     const char       *what, *program, *bind;
     shim_ctx_t       *ctx;
     shim_function_t  *fn;
@@ -304,11 +316,29 @@ shim_instance_adopt(shim_instance_t *inst, shim_stem_t *stem)
         program = shim_launch_program(ctx, fn, &bind);
         len = strlen(program);
 
-        faas_frame_header_encode(ctx->out, FAAS_FRAME_EXEC, (uint32_t) len);
-        memcpy(ctx->out + FAAS_FRAME_HEADER_SIZE, program, len);
+        if (len > FAAS_EXEC_MAX - 8) {
+            errno = ENAMETOOLONG;
+            goto failed;
+        }
+
+        /* the function's credentials first, see shim_process_wait_exec() */
+
+        p = ctx->out + FAAS_FRAME_HEADER_SIZE;
+        p[0] = (uint8_t) ((uint32_t) fn->uid >> 24);
+        p[1] = (uint8_t) ((uint32_t) fn->uid >> 16);
+        p[2] = (uint8_t) ((uint32_t) fn->uid >> 8);
+        p[3] = (uint8_t) fn->uid;
+        p[4] = (uint8_t) ((uint32_t) fn->gid >> 24);
+        p[5] = (uint8_t) ((uint32_t) fn->gid >> 16);
+        p[6] = (uint8_t) ((uint32_t) fn->gid >> 8);
+        p[7] = (uint8_t) fn->gid;
+
+        faas_frame_header_encode(ctx->out, FAAS_FRAME_EXEC,
+                                 (uint32_t) (8 + len));
+        memcpy(p + 8, program, len);
 
         if (shim_frame_send(stem->child.channel, ctx->out,
-                            FAAS_FRAME_HEADER_SIZE + len, &err)
+                            FAAS_FRAME_HEADER_SIZE + 8 + len, &err)
             != 0)
         {
             errno = err;
@@ -364,11 +394,15 @@ shim_instance_take_child(shim_instance_t *inst, shim_child_t *child)
 static int
 shim_instance_load(shim_instance_t *inst)
 {
-    int               rc, err;
-    size_t            n;
-    json_t           *load, *env;
-    shim_ctx_t       *ctx;
-    shim_function_t  *fn;
+    int                      rc, err;
+    size_t                   n;
+    json_t                  *load, *env;
+    ssize_t                  sent;
+    shim_ctx_t              *ctx;
+    struct iovec             iov[2];
+    struct msghdr            msg;
+    shim_function_t         *fn;
+    shim_seccomp_profile_t  *profile;
 
     ctx = inst->ctx;
     fn = inst->function;
@@ -423,10 +457,41 @@ shim_instance_load(shim_instance_t *inst)
         return -1;
     }
 
-    rc = shim_frame_send(inst->channel.fd, ctx->out, n, &err);
-    errno = err;
+    /*
+     * The runtime's allowlist goes first, in the same packet: the runtime
+     * loads it before the code, which cannot run without it.  An exec
+     * program gets none: it cannot be trusted to load it (security.md).
+     */
 
-    return rc;
+    profile = NULL;
+
+    if (ctx->conf.sandbox && !fn->seccomp_base) {
+        profile = shim_seccomp_profile(ctx->seccomp_profiles, fn->runtime);
+    }
+
+    if (profile == NULL) {
+        rc = shim_frame_send(inst->channel.fd, ctx->out, n, &err);
+        errno = err;
+
+        return rc;
+    }
+
+    inst->filtered = 1;
+
+    iov[0].iov_base = profile->frame;
+    iov[0].iov_len = profile->frame_len;
+    iov[1].iov_base = ctx->out;
+    iov[1].iov_len = n;
+
+    memset(&msg, 0, sizeof(struct msghdr));
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 2;
+
+    do {
+        sent = sendmsg(inst->channel.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (sent == -1 && errno == EINTR);
+
+    return (sent == -1) ? -1 : 0;
 }
 
 
@@ -773,6 +838,7 @@ static int
 shim_instance_frame(shim_instance_t *inst, faas_frame_header_t *frame,
     const uint8_t *payload)
 {
+    int               n;
     shim_ctx_t       *ctx;
     shim_request_t   *r;
     shim_function_t  *fn;
@@ -789,6 +855,28 @@ shim_instance_frame(shim_instance_t *inst, faas_frame_header_t *frame,
     case FAAS_FRAME_READY:
         if (inst->state != SHIM_INSTANCE_STARTING) {
             break;
+        }
+
+        /*
+         * A runtime that ignored its FILTER must not serve a call: the
+         * kernel's count of its filters says whether it loaded one.
+         */
+
+        if (inst->filtered && ctx->seccomp_filters != 0) {
+            n = shim_seccomp_filters(inst->pid);
+
+            if (n != ctx->seccomp_filters) {
+                shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                               SHIM_INST_FMT "refused: the %s runtime did "
+                               "not load its seccomp allowlist "
+                               "(Seccomp_filters %d, not %d)",
+                               SHIM_INST_ARGS(inst), fn->runtime,
+                               n, ctx->seccomp_filters);
+                shim_instance_kill(inst, 502, "instance %" PRIu64 " refused: "
+                                   "the %s runtime did not load its seccomp "
+                                   "allowlist", inst->id, fn->runtime);
+                return -1;
+            }
         }
 
         shim_instance_ready(inst, payload, frame->length);

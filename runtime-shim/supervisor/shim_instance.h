@@ -62,6 +62,7 @@ struct shim_instance_s {
     unsigned             killed:1;
     unsigned             reserved:1;      /* idle, kept by min_instances */
     unsigned             exited:1;
+    unsigned             filtered:1;      /* sent its runtime's FILTER */
 };
 
 

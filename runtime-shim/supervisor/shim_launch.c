@@ -68,8 +68,14 @@ shim_launch(shim_ctx_t *ctx, const shim_launch_t *l, shim_child_t *c,
     sp.stdout_fd = out[0][1];
     sp.stderr_fd = out[1][1];
     sp.drop_privileges = ctx->conf.drop_privileges;
-    sp.uid = ctx->conf.uid;
-    sp.gid = ctx->conf.gid;
+    sp.uid = l->uid;
+    sp.gid = l->gid;
+
+    /* a pooled sandbox has its code attached before EXEC, a runtime not */
+
+    if (l->code != NULL || l->program == NULL) {
+        sp.code_check = ctx->conf.sandbox ? SHIM_SLOT_CODE : l->code;
+    }
 
     if (ctx->conf.sandbox) {
         what = "creating the code slot";

@@ -17,6 +17,8 @@ typedef struct {
     const char          *code;            /* attached before the start;
                                              NULL: later, or no sandbox */
     char *const         *envp;
+    uid_t                uid;             /* a pooled sandbox gets its */
+    gid_t                gid;             /* own with EXEC */
     uint64_t             memory;          /* bytes */
     unsigned             pids;
     unsigned             cpu;             /* 1/1000 CPUs, 0: no quota */

@@ -52,6 +52,17 @@ static const char  *shim_usage_text =
     "                            started as root)\n"
     "      --group GROUP         group instances run as (default: the "
     "user's)\n"
+    "      --uid-range FIRST-LAST\n"
+    "                            a uid of its own from the range for each "
+    "function,\n"
+    "                            gid = uid (e.g. 200000-265535)\n"
+    "      --allow-user USER     a user (name, id or FIRST-LAST) that a "
+    "function's\n"
+    "                            \"user\" may be; repeatable (default "
+    "none)\n"
+    "      --allow-group GROUP   the same for its group (the user's own is "
+    "always\n"
+    "                            allowed)\n"
     "      --runtime-dir DIR     where the faas-runtime-* programs are\n"
     "                            (default: the directory of this program)\n"
     "      --log-file FILE       error log (default stderr)\n"
@@ -124,6 +135,25 @@ main(int argc, char **argv)
                    ctx.conf.drop_privileges ? (int) ctx.conf.gid
                                             : (int) getgid());
 
+    if (ctx.users.range.first != 0) {
+        shim_log_error(&ctx.log, SHIM_LOG_NOTICE, 0,
+                       "uid range on: each function runs as a uid of its "
+                       "own from %u-%u (gid = uid); pools as uid %d",
+                       ctx.users.range.first, ctx.users.range.last,
+                       (int) ctx.conf.uid);
+
+    } else if (ctx.conf.drop_privileges) {
+        shim_log_error(&ctx.log, SHIM_LOG_NOTICE, 0,
+                       "uid range off: every function runs as uid %d "
+                       "unless its \"user\" says otherwise",
+                       (int) ctx.conf.uid);
+    }
+
+    shim_log_error(&ctx.log, SHIM_LOG_NOTICE, 0,
+                   "function \"user\": %s", ctx.users.nallow_uid
+                   ? "allowed for the uids of --allow-user"
+                   : "refused (no --allow-user)");
+
     rc = 0;
 
     while (!ctx.stopping || ctx.ninstances > 0) {
@@ -155,7 +185,8 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
     shim_log_level_e *level)
 {
     int           c, root;
-    const char   *user, *group, *socket_group;
+    char          err[256];
+    const char   *user, *group, *socket_group, *uid_range;
     shim_conf_t  *conf;
 
     enum {
@@ -170,7 +201,10 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
         OPT_STOP_TIMEOUT,
         OPT_SANDBOX,
         OPT_POOL,
-        OPT_RETIRE_GRACE
+        OPT_RETIRE_GRACE,
+        OPT_UID_RANGE,
+        OPT_ALLOW_USER,
+        OPT_ALLOW_GROUP
     };
 
     static const struct option  options[] = {
@@ -187,6 +221,9 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
         { "sandbox",      required_argument, NULL, OPT_SANDBOX },
         { "pool",         required_argument, NULL, OPT_POOL },
         { "retire-grace", required_argument, NULL, OPT_RETIRE_GRACE },
+        { "uid-range",    required_argument, NULL, OPT_UID_RANGE },
+        { "allow-user",   required_argument, NULL, OPT_ALLOW_USER },
+        { "allow-group",  required_argument, NULL, OPT_ALLOW_GROUP },
         { "help",         no_argument,       NULL, 'h' },
         { "version",      no_argument,       NULL, 'V' },
         { NULL, 0, NULL, 0 }
@@ -204,6 +241,7 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
     user = NULL;
     group = NULL;
     socket_group = NULL;
+    uid_range = NULL;
 
     opterr = 0;
 
@@ -241,6 +279,33 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
 
         case OPT_GROUP:
             group = optarg;
+            break;
+
+        case OPT_UID_RANGE:
+            uid_range = optarg;
+
+            if (shim_user_parse_range(optarg, &ctx->users.range, err,
+                                      sizeof(err))
+                != 0)
+            {
+                fprintf(stderr, "faas-supervisor: invalid --uid-range: %s\n",
+                        err);
+                goto usage;
+            }
+
+            break;
+
+        case OPT_ALLOW_USER:
+        case OPT_ALLOW_GROUP:
+            if (shim_user_allow(&ctx->users, c == OPT_ALLOW_GROUP, optarg,
+                                err, sizeof(err))
+                != 0)
+            {
+                fprintf(stderr, "faas-supervisor: invalid --allow-%s: %s\n",
+                        c == OPT_ALLOW_GROUP ? "group" : "user", err);
+                goto usage;
+            }
+
             break;
 
         case OPT_RUNTIME_DIR:
@@ -348,8 +413,9 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
 
     root = (geteuid() == 0);
 
-    if (!root && (user != NULL || group != NULL)) {
-        fprintf(stderr, "faas-supervisor: --user and --group need root\n");
+    if (!root && (user != NULL || group != NULL || uid_range != NULL)) {
+        fprintf(stderr, "faas-supervisor: --user, --group and --uid-range "
+                "need root\n");
         goto usage;
     }
 
@@ -373,6 +439,16 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
         if (conf->uid == 0) {
             fprintf(stderr, "faas-supervisor: instances must not run as "
                     "root\n");
+            goto usage;
+        }
+
+        /* the pools run as --user: a function's uid must not be theirs */
+
+        if (uid_range != NULL && conf->uid >= ctx->users.range.first
+            && conf->uid <= ctx->users.range.last)
+        {
+            fprintf(stderr, "faas-supervisor: --uid-range %s contains the "
+                    "uid %u of --user\n", uid_range, (unsigned) conf->uid);
             goto usage;
         }
     }
@@ -463,6 +539,9 @@ shim_default_runtime_dir(void)
 static int
 shim_init(shim_ctx_t *ctx)
 {
+    int            n;
+    uint64_t       start, compiled;
+
     ctx->listen_fd = -1;
     ctx->signal_fd = -1;
     ctx->watch.fd = -1;
@@ -502,10 +581,30 @@ shim_init(shim_ctx_t *ctx)
     }
 
     if (ctx->conf.sandbox) {
+        start = shim_time_now();
+
         if (shim_seccomp_compile(&ctx->seccomp, &ctx->log) != 0
+            || shim_seccomp_compile_profiles(ctx->seccomp_profiles,
+                                             &ctx->log) != 0
             || shim_cgroup_init(&ctx->cgroup, &ctx->log) != 0)
         {
             return -1;
+        }
+
+        compiled = shim_time_now() - start;
+
+        /*
+         * An instance runs under the supervisor's own filters (a container
+         * may have some), the base filter and its runtime's allowlist.
+         */
+
+        n = shim_seccomp_filters(0);
+        ctx->seccomp_filters = (n == -1) ? 0 : n + 2;
+
+        if (n == -1) {
+            shim_log_error(&ctx->log, SHIM_LOG_WARN, 0, "no Seccomp_filters "
+                           "in /proc/self/status (Linux < 5.9): whether a "
+                           "runtime loaded its allowlist is not checked");
         }
 
         ctx->kmsg = shim_seccomp_kmsg_open(&ctx->log);
@@ -516,8 +615,16 @@ shim_init(shim_ctx_t *ctx)
 
         shim_log_error(&ctx->log, SHIM_LOG_NOTICE, 0, "sandbox on: pid, "
                        "mount, ipc, uts (and net) namespaces, seccomp "
-                       "filter of %u instructions",
-                       (unsigned) ctx->seccomp.len);
+                       "filter of %u instructions, runtime allowlists of "
+                       "%u (%s), %u (%s), %u (%s), compiled in %" PRIu64
+                       " us",
+                       (unsigned) ctx->seccomp.len,
+                       (unsigned) ctx->seccomp_profiles[0].prog.len,
+                       ctx->seccomp_profiles[0].runtime,
+                       (unsigned) ctx->seccomp_profiles[1].prog.len,
+                       ctx->seccomp_profiles[1].runtime,
+                       (unsigned) ctx->seccomp_profiles[2].prog.len,
+                       ctx->seccomp_profiles[2].runtime, compiled);
 
     } else {
         shim_log_error(&ctx->log, SHIM_LOG_WARN, 0, "sandbox off: instances "
@@ -804,9 +911,11 @@ shim_cleanup(shim_ctx_t *ctx)
 
     shim_pool_cleanup(ctx);
     shim_watch_cleanup(ctx);
+    shim_user_cleanup(&ctx->users);
     shim_slot_cleanup(&ctx->slots, &ctx->log);
     shim_cgroup_cleanup(&ctx->cgroup, &ctx->log);
     shim_seccomp_free(&ctx->seccomp);
+    shim_seccomp_free_profiles(ctx->seccomp_profiles);
 
     if (ctx->kmsg != -1) {
         close(ctx->kmsg);

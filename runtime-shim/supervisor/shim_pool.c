@@ -19,6 +19,8 @@
 static int shim_pool_programs(shim_ctx_t *ctx);
 static int shim_pool_start(shim_ctx_t *ctx, shim_pool_t *pool);
 static char **shim_pool_environment(uint64_t id);
+static shim_stem_t *shim_pool_match(shim_ctx_t *ctx, shim_pool_t *pool,
+    shim_function_t *fn);
 static void shim_pool_timer_handler(shim_timer_t *t);
 static const char *shim_pool_name(shim_pool_t *pool);
 
@@ -113,7 +115,10 @@ shim_pool_init(shim_ctx_t *ctx)
 
         memset(pool, 0, sizeof(shim_pool_t));
         shim_queue_init(&pool->ready);
+        shim_queue_init(&pool->evicted);
         pool->size = pc->size;
+        pool->uid = ctx->conf.uid;
+        pool->gid = ctx->conf.gid;
 
         if (strcmp(pc->name, "sandbox") != 0) {
             pool->runtime = strdup(pc->name);
@@ -167,6 +172,14 @@ shim_pool_cleanup(shim_ctx_t *ctx)
 
         while (!shim_queue_empty(&pool->ready)) {
             stem = shim_queue_data(shim_queue_head(&pool->ready),
+                                   shim_stem_t, link);
+            shim_queue_remove(&stem->link);
+            shim_launch_release(ctx, stem->id, &stem->child);
+            free(stem);
+        }
+
+        while (!shim_queue_empty(&pool->evicted)) {
+            stem = shim_queue_data(shim_queue_head(&pool->evicted),
                                    shim_stem_t, link);
             shim_queue_remove(&stem->link);
             shim_launch_release(ctx, stem->id, &stem->child);
@@ -239,6 +252,8 @@ shim_pool_take(shim_ctx_t *ctx, shim_function_t *fn)
     const char          *bind;
     const char *const   *prog;
 
+    /* the runtime pools may hold none of fn's uid: see shim_pool_match() */
+
     /* a pooled sandbox has the defaults of what is fixed at clone() */
 
     if (ctx->conf.sandbox
@@ -267,9 +282,20 @@ shim_pool_take(shim_ctx_t *ctx, shim_function_t *fn)
         }
     }
 
-    pool = runtime;
+    stem = NULL;
 
-    if (pool == NULL && sandbox != NULL) {
+    if (runtime != NULL) {
+        stem = shim_pool_match(ctx, runtime, fn);
+    }
+
+    if (stem != NULL) {
+        pool = runtime;
+        goto taken;
+    }
+
+    pool = NULL;
+
+    if (sandbox != NULL) {
         /* the program must be one that every pooled sandbox has bound */
 
         (void) shim_launch_program(ctx, fn, &bind);
@@ -294,7 +320,9 @@ shim_pool_take(shim_ctx_t *ctx, shim_function_t *fn)
     q = shim_queue_head(&pool->ready);
     stem = shim_queue_data(q, shim_stem_t, link);
 
-    shim_queue_remove(q);
+taken:
+
+    shim_queue_remove(&stem->link);
     pool->nready--;
     pool->taken++;
     pool->failures = 0;
@@ -361,6 +389,20 @@ shim_pool_reaped(shim_ctx_t *ctx, pid_t pid, int status)
 
             return 1;
         }
+
+        for (q = shim_queue_head(&pool->evicted);
+             q != shim_queue_sentinel(&pool->evicted);
+             q = shim_queue_next(q))
+        {
+            stem = shim_queue_data(q, shim_stem_t, link);
+
+            if (stem->child.pid == pid) {
+                shim_queue_remove(q);
+                shim_launch_release(ctx, stem->id, &stem->child);
+                free(stem);
+                return 1;
+            }
+        }
     }
 
     return 0;
@@ -418,6 +460,8 @@ shim_pool_start(shim_ctx_t *ctx, shim_pool_t *pool)
 
     l.id = stem->id;
     l.envp = envp;
+    l.uid = pool->uid;
+    l.gid = pool->gid;
     l.memory = SHIM_POOL_MEMORY;
     l.pids = SHIM_POOL_PIDS;
     l.tmp_size = SHIM_POOL_TMP_SIZE;
@@ -442,6 +486,9 @@ shim_pool_start(shim_ctx_t *ctx, shim_pool_t *pool)
 
     free(envp);
 
+    stem->uid = pool->uid;
+    stem->gid = pool->gid;
+
     shim_queue_insert_tail(&pool->ready, &stem->link);
     pool->nready++;
     pool->started++;
@@ -451,6 +498,59 @@ shim_pool_start(shim_ctx_t *ctx, shim_pool_t *pool)
                    stem->id, (int) stem->child.pid);
 
     return 0;
+}
+
+
+/*
+ * The oldest pooled runtime that runs as fn's uid and gid, or NULL.  On a
+ * miss the pool's oldest runtime goes and the pool refills with fn's uid:
+ * the next cold start of fn (or of a function of its uid) finds one.  A
+ * pool shared by functions of many uids then refills about once per cold
+ * start, which is what a pool costs anyway.
+ */
+static shim_stem_t *
+shim_pool_match(shim_ctx_t *ctx, shim_pool_t *pool, shim_function_t *fn)
+{
+    shim_queue_t  *q;
+    shim_stem_t   *stem;
+
+    for (q = shim_queue_head(&pool->ready);
+         q != shim_queue_sentinel(&pool->ready);
+         q = shim_queue_next(q))
+    {
+        stem = shim_queue_data(q, shim_stem_t, link);
+
+        if (!ctx->conf.drop_privileges
+            || (stem->uid == fn->uid && stem->gid == fn->gid))
+        {
+            return stem;
+        }
+    }
+
+    pool->uid = fn->uid;
+    pool->gid = fn->gid;
+
+    /* the reap finds it in evicted: no "died before use" */
+
+    q = shim_queue_head(&pool->ready);
+    stem = shim_queue_data(q, shim_stem_t, link);
+
+    shim_queue_remove(q);
+    pool->nready--;
+    pool->evictions++;
+    shim_queue_insert_tail(&pool->evicted, &stem->link);
+
+    kill(stem->child.pid, SIGKILL);
+
+    /* the cold start served from elsewhere may end in no refill */
+    shim_timer_add(&ctx->loop, &ctx->pool_timer, SHIM_POOL_REFILL);
+
+    shim_log_error(&ctx->log, SHIM_LOG_INFO, 0, "pool \"%s\": instance %"
+                   PRIu64 " (uid %u) evicted for function \"%s\" (uid %u)",
+                   shim_pool_name(pool), stem->id, (unsigned) stem->uid,
+                   fn->name, (unsigned) fn->uid);
+
+    return NULL;
 }
 
 

@@ -10,7 +10,13 @@
  *                        for LOAD (one per runtime, sized per runtime)
  *
  * A cold start takes the deepest layer that is ready: a runtime of the
- * function's kind, else a sandbox, else it starts from nothing.  The code
+ * function's kind and uid, else a sandbox, else it starts from nothing.
+ *
+ * A sandbox takes on any function's uid with EXEC.  A runtime has run
+ * already, as the uid of its pool (--user at first), and no process can
+ * change another's uid: a function of another uid that finds none of its
+ * own evicts the oldest and points the pool at its uid, so that the pool
+ * follows the functions that are called.  The code
  * reaches a pooled sandbox through its slot (shim_slot.h), its limits are
  * set on its cgroup when it is taken, and the pool refills behind it.
  */
@@ -50,6 +56,8 @@ typedef struct {
     shim_queue_t         link;            /* pool->ready */
     shim_pool_t         *pool;
     uint64_t             id;              /* the instance id to be */
+    uid_t                uid;             /* a runtime runs as */
+    gid_t                gid;
     shim_child_t         child;
 } shim_stem_t;
 
@@ -63,7 +71,11 @@ struct shim_pool_s {
     uint64_t             taken;           /* for the status */
     uint64_t             started;
     uint64_t             paused_until;    /* us */
+    uint64_t             evictions;       /* for the status */
+    uid_t                uid;             /* what it refills with */
+    gid_t                gid;
     shim_queue_t         ready;           /* FIFO: the oldest first */
+    shim_queue_t         evicted;         /* killed, not reaped yet */
 };
 
 

@@ -36,8 +36,8 @@ static void shim_process_fail(int channel, const char *step,
     const char *arg, int err) __attribute__((noreturn));
 static void shim_process_report(int channel, const char *stage,
     const char *step, const char *arg, int err) __attribute__((noreturn));
-static void shim_process_wait_exec(int chan, char *const *envp)
-    __attribute__((noreturn));
+static const char *shim_process_wait_exec(int chan, char *buf,
+    size_t size, uid_t *uid, gid_t *gid);
 
 
 pid_t
@@ -80,13 +80,23 @@ static void
 shim_process_child(const shim_spawn_t *sp, pid_t parent)
 {
     int            chan;
+    char           exec[FAAS_FRAME_HEADER_SIZE + FAAS_EXEC_MAX + 1];
+    char           id[16];
+    char          *argv[2];
+    char *const   *args;
+    uid_t          uid;
+    gid_t          gid;
     rlim_t         nofile, max;
     sigset_t       set;
-    const char    *step, *arg;
+    const char    *step, *arg, *program;
     struct pollfd  pfd;
     struct rlimit  rl;
 
     chan = sp->channel;
+    uid = sp->uid;
+    gid = sp->gid;
+    program = sp->program;
+    args = sp->argv;
 
     /* first, so that all the child allocates is charged to its limits */
 
@@ -200,20 +210,49 @@ shim_process_child(const shim_spawn_t *sp, pid_t parent)
         }
     }
 
+    /*
+     * A pooled sandbox waits here, still root, for the function that takes
+     * it: EXEC names the runtime and the uid and gid to run it as.  Only
+     * the supervisor's code has run so far, and nothing of the function's
+     * runs before the drop below.
+     */
+
+    if (program == NULL) {
+        program = shim_process_wait_exec(chan, exec, sizeof(exec), &uid,
+                                         &gid);
+        argv[0] = (char *) program;
+        argv[1] = NULL;
+        args = argv;
+    }
+
     /* groups first: after setuid() there is no right to change them */
 
     if (sp->drop_privileges) {
+        if (uid == 0 || gid == 0) {
+            shim_process_fail(chan, "setuid", "refusing root", EPERM);
+        }
+
         if (setgroups(0, NULL) == -1) {
             shim_process_fail(chan, "setgroups", NULL, errno);
         }
 
-        if (setgid(sp->gid) == -1) {
+        if (setgid(gid) == -1) {
             shim_process_fail(chan, "setgid", NULL, errno);
         }
 
-        if (setuid(sp->uid) == -1) {
+        if (setuid(uid) == -1) {
             shim_process_fail(chan, "setuid", NULL, errno);
         }
+    }
+
+    /* with the instance's own credentials: the runtime's error is vaguer */
+
+    if (sp->code_check != NULL
+        && access(sp->code_check, R_OK | X_OK) == -1)
+    {
+        snprintf(id, sizeof(id), "%u", (unsigned) getuid());
+        shim_process_report(chan, sp->sandbox ? "sandbox" : "spawn",
+                            "code dir not readable by uid", id, errno);
     }
 
     if (sp->sandbox != NULL && shim_sandbox_drop_caps(&step) != 0) {
@@ -260,31 +299,28 @@ shim_process_child(const shim_spawn_t *sp, pid_t parent)
                             NULL, errno);
     }
 
-    if (sp->program == NULL) {
-        shim_process_wait_exec(chan, sp->envp);
-    }
+    execve(program, args, sp->envp);
 
-    execve(sp->program, sp->argv, sp->envp);
-
-    shim_process_fail(chan, "execve", sp->program, errno);
+    shim_process_fail(chan, "execve", program, errno);
 }
 
 
 /*
- * A pooled sandbox: everything is set up but the program, which the
- * supervisor names in an EXEC packet once it knows the function.  The
+ * A pooled sandbox: everything is set up but the credentials and the
+ * program, which the supervisor sends in an EXEC packet once it knows the
+ * function: uid and gid (32 bits each, big-endian), then the path.  The
  * LOAD that follows stays queued for the runtime.
  */
-static void
-shim_process_wait_exec(int chan, char *const *envp)
+static const char *
+shim_process_wait_exec(int chan, char *buf, size_t size, uid_t *uid,
+    gid_t *gid)
 {
-    char                 buf[FAAS_FRAME_HEADER_SIZE + PATH_MAX + 1];
-    char                *argv[2];
     ssize_t              n;
+    const uint8_t       *p;
     faas_frame_header_t  frame;
 
     do {
-        n = recv(chan, buf, sizeof(buf) - 1, 0);
+        n = recv(chan, buf, size - 1, 0);
     } while (n == -1 && errno == EINTR);
 
     /* the pool is being emptied */
@@ -297,19 +333,21 @@ shim_process_wait_exec(int chan, char *const *envp)
         || faas_frame_header_decode((uint8_t *) buf, &frame) != FAAS_FRAME_OK
         || frame.type != FAAS_FRAME_EXEC
         || frame.length != (size_t) n - FAAS_FRAME_HEADER_SIZE
-        || frame.length == 0)
+        || frame.length <= 8)
     {
         shim_process_fail(chan, "waiting for EXEC", "invalid packet", EINVAL);
     }
 
     buf[n] = '\0';
 
-    argv[0] = buf + FAAS_FRAME_HEADER_SIZE;
-    argv[1] = NULL;
+    p = (const uint8_t *) buf + FAAS_FRAME_HEADER_SIZE;
 
-    execve(argv[0], argv, envp);
+    *uid = (uid_t) (((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16)
+                    | ((uint32_t) p[2] << 8) | p[3]);
+    *gid = (gid_t) (((uint32_t) p[4] << 24) | ((uint32_t) p[5] << 16)
+                    | ((uint32_t) p[6] << 8) | p[7]);
 
-    shim_process_fail(chan, "execve", argv[0], errno);
+    return buf + FAAS_FRAME_HEADER_SIZE + 8;
 }
 
 

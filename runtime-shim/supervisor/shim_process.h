@@ -25,8 +25,10 @@ typedef struct {
     int                  stdout_fd;       /* -1: the supervisor's */
     int                  stderr_fd;
     int                  drop_privileges;
-    uid_t                uid;
+    uid_t                uid;             /* a pooled sandbox: from EXEC */
     gid_t                gid;
+    const char          *code_check;      /* must be readable by uid, or
+                                             NULL */
 
     /* NULL: none of the sandbox, the process is only forked */
     const shim_sandbox_t     *sandbox;

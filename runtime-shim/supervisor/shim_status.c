@@ -419,6 +419,19 @@ shim_status_json(shim_ctx_t *ctx, shim_function_t **fns, size_t n)
             return NULL;
         }
 
+        /* who its instances run as, or why they cannot start */
+
+        if (json_object_set_new(f, "uid", json_integer(fn->uid)) != 0
+            || json_object_set_new(f, "gid", json_integer(fn->gid)) != 0
+            || (fn->user_error[0]
+                && json_object_set_new(f, "user_error",
+                                       json_string(fn->user_error)) != 0))
+        {
+            json_decref(f);
+            json_decref(root);
+            return NULL;
+        }
+
         if (json_array_append_new(list, f) != 0) {
             json_decref(root);
             return NULL;
@@ -451,6 +464,15 @@ shim_status_pools(shim_ctx_t *ctx)
                       "ready", (json_int_t) pool->nready,
                       "started", (json_int_t) pool->started,
                       "taken", (json_int_t) pool->taken);
+
+        if (p != NULL
+            && json_object_set_new(p, "evicted",
+                                   json_integer((json_int_t) pool->evictions))
+               != 0)
+        {
+            json_decref(p);
+            p = NULL;
+        }
 
         if (json_object_set_new(pools, pool->runtime ? pool->runtime
                                                      : "sandbox", p)

@@ -457,6 +457,9 @@ test_names(void **state)
     assert_int_equal(faas_frame_max_length(FAAS_FRAME_STATUS), FAAS_JSON_MAX);
     assert_string_equal(faas_frame_type_name(FAAS_FRAME_LOG), "LOG");
     assert_int_equal(faas_frame_max_length(FAAS_FRAME_LOG), FAAS_JSON_MAX);
+    assert_string_equal(faas_frame_type_name(FAAS_FRAME_FILTER), "FILTER");
+    assert_int_equal(faas_frame_max_length(FAAS_FRAME_FILTER),
+                     FAAS_FILTER_MAX);
     assert_string_equal(faas_frame_type_name(0x99), "unknown");
     assert_string_equal(faas_frame_strerror(FAAS_FRAME_ETOOBIG),
                         "frame length over the limit");

@@ -219,6 +219,22 @@ test_parse_runtime_members(void **state)
     assert_non_null(fn);
     assert_int_equal(fn->output, SHIM_OUTPUT_OFF);
     shim_function_free(fn);
+
+    /* the runtime's seccomp allowlist unless "base" */
+    fn = parse(DEF(""), err, sizeof(err));
+    assert_non_null(fn);
+    assert_int_equal(fn->seccomp_base, 0);
+    shim_function_free(fn);
+
+    fn = parse(DEF(",\"seccomp\":\"runtime\""), err, sizeof(err));
+    assert_non_null(fn);
+    assert_int_equal(fn->seccomp_base, 0);
+    shim_function_free(fn);
+
+    fn = parse(DEF(",\"seccomp\":\"base\""), err, sizeof(err));
+    assert_non_null(fn);
+    assert_int_equal(fn->seccomp_base, 1);
+    shim_function_free(fn);
 }
 
 
@@ -279,6 +295,16 @@ test_parse_invalid(void **state)
         { DEF(",\"cpu\":1024001"), "\"cpu\"" },
         { DEF(",\"output\":\"logs/x.log\""), "\"output\" must be" },
         { DEF(",\"output\":true"), "\"output\" must be a string" },
+        { DEF(",\"seccomp\":\"off\""),
+          "\"seccomp\" must be \"runtime\" or \"base\"" },
+        { DEF(",\"seccomp\":0"), "\"seccomp\" must be" },
+        { DEF(",\"uid\":0,\"gid\":5"),
+          "function \"hello\": user uid 0 (root) refused" },
+        { DEF(",\"uid\":5,\"gid\":0"),
+          "function \"hello\": user gid 0 (root) refused" },
+        { DEF(",\"uid\":5"), "\"gid\" must be" },
+        { DEF(",\"uid\":-1,\"gid\":5"), "\"uid\" must be from 0" },
+        { DEF(",\"uid\":4294967295,\"gid\":5"), "\"uid\"" },
     };
 
     (void) state;

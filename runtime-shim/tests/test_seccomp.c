@@ -2,6 +2,9 @@
  * Unit tests: the base seccomp filter, compiled as the supervisor does it
  * and loaded in a forked child as an instance does.  An allowed call works,
  * a denied one kills the child with SIGSYS, clone3() fails with ENOSYS.
+ * Then each runtime's allowlist on top of it, loaded as the runtimes do
+ * (seccomp() with TSYNC): what a runtime needs works, execve(),
+ * io_uring_setup() and the like kill the child.
  */
 
 #include <errno.h>
@@ -12,13 +15,21 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <setjmp.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include <linux/seccomp.h>
 
 #include "shim.h"
 
@@ -26,15 +37,27 @@
 typedef int (*test_call_pt)(void);
 
 
-static struct sock_fprog  prog;
+static struct sock_fprog        prog;
+static shim_seccomp_profile_t   profiles[SHIM_SECCOMP_PROFILES];
 
 
-/* the child's status after it loads the filter and makes the call */
+/*
+ * The child's status after it loads the base filter, then the allowlist
+ * of a runtime (NULL: none) as the runtime does, and makes the call.
+ */
 static int
-test_run(test_call_pt call)
+test_run_profile(const char *runtime, test_call_pt call)
 {
-    int    status;
-    pid_t  pid;
+    int                      status;
+    pid_t                    pid;
+    shim_seccomp_profile_t  *p;
+
+    p = NULL;
+
+    if (runtime != NULL) {
+        p = shim_seccomp_profile(profiles, runtime);
+        assert_non_null(p);
+    }
 
     pid = fork();
     assert_true(pid != -1);
@@ -46,12 +69,26 @@ test_run(test_call_pt call)
             _exit(100);
         }
 
+        if (p != NULL
+            && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                       SECCOMP_FILTER_FLAG_TSYNC, &p->prog) != 0)
+        {
+            _exit(101);
+        }
+
         _exit(call());
     }
 
     assert_int_equal(waitpid(pid, &status, 0), pid);
 
     return status;
+}
+
+
+static int
+test_run(test_call_pt call)
+{
+    return test_run_profile(NULL, call);
 }
 
 
@@ -136,6 +173,103 @@ call_init_module(void)
 }
 
 
+static void *
+thread_main(void *arg)
+{
+    return arg;
+}
+
+
+/* what every runtime does: files, memory, a thread, a pipe, a socket */
+static int
+call_runtime_basics(void)
+{
+    int        fd, sv[2], p[2];
+    char       buf[16];
+    void      *mem, *ret;
+    pthread_t  t;
+
+    fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd == -1 || read(fd, buf, sizeof(buf)) != 0 || close(fd) != 0) {
+        return 1;
+    }
+
+    mem = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED || munmap(mem, 1 << 20) != 0) {
+        return 2;
+    }
+
+    /* glibc tries clone3() first, gets ENOSYS and falls back to clone() */
+    if (pthread_create(&t, NULL, thread_main, buf) != 0
+        || pthread_join(t, &ret) != 0 || ret != buf)
+    {
+        return 3;
+    }
+
+    if (pipe2(p, O_CLOEXEC) != 0 || write(p[1], "x", 1) != 1
+        || read(p[0], buf, 1) != 1)
+    {
+        return 4;
+    }
+
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0
+        || send(sv[0], "y", 1, 0) != 1 || recv(sv[1], buf, 1, 0) != 1)
+    {
+        return 5;
+    }
+
+    if (getrandom(buf, sizeof(buf), 0) != (ssize_t) sizeof(buf)) {
+        return 6;
+    }
+
+    /* prctl() is allowed but for a further filter (tested below) */
+    if (prctl(PR_SET_NAME, "faas-test", 0, 0, 0) != 0) {
+        return 7;
+    }
+
+    return 0;
+}
+
+
+static int
+call_execve(void)
+{
+    char *const  argv[] = { "true", NULL };
+    char *const  envp[] = { NULL };
+
+    (void) execve("/usr/bin/true", argv, envp);
+    return 0;
+}
+
+
+static int
+call_io_uring_setup(void)
+{
+    char  params[120];
+
+    memset(params, 0, sizeof(params));
+    (void) syscall(SYS_io_uring_setup, 1, params);
+    return 0;
+}
+
+
+static int
+call_setuid(void)
+{
+    (void) setuid(getuid());
+    return 0;
+}
+
+
+static int
+call_set_seccomp(void)
+{
+    (void) prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT, 0, 0, 0);
+    return 0;
+}
+
+
 static void
 test_allowed(void **state)
 {
@@ -187,6 +321,45 @@ test_denied(void **state)
 
 
 static void
+test_profiles(void **state)
+{
+    int            status;
+    size_t         i, j;
+    const char    *runtimes[] = { "c", "python3", "nodejs" };
+    test_call_pt   allowed[] = {
+        call_getpid, call_fork, call_clone3, call_runtime_basics
+    };
+    test_call_pt   denied[] = {
+        call_execve, call_io_uring_setup, call_setuid, call_set_seccomp,
+        call_ptrace, call_mount, call_clone_newuser
+    };
+
+    (void) state;
+
+    assert_null(shim_seccomp_profile(profiles, "exec"));
+
+    for (i = 0; i < sizeof(runtimes) / sizeof(runtimes[0]); i++) {
+        print_message("runtime %s\n", runtimes[i]);
+
+        for (j = 0; j < sizeof(allowed) / sizeof(allowed[0]); j++) {
+            status = test_run_profile(runtimes[i], allowed[j]);
+            assert_true(WIFEXITED(status));
+            assert_int_equal(WEXITSTATUS(status), 0);
+        }
+
+        for (j = 0; j < sizeof(denied) / sizeof(denied[0]); j++) {
+            status = test_run_profile(runtimes[i], denied[j]);
+            assert_true(WIFSIGNALED(status));
+            assert_int_equal(WTERMSIG(status), SIGSYS);
+        }
+    }
+
+    /* the count the supervisor checks at READY: base + the allowlist */
+    assert_true(shim_seccomp_filters(0) >= 0);
+}
+
+
+static void
 test_audit_record(void **state)
 {
     const char  *rec;
@@ -218,7 +391,11 @@ test_setup(void **state)
 
     shim_log_init(&log, SHIM_LOG_ERROR);
 
-    return shim_seccomp_compile(&prog, &log);
+    if (shim_seccomp_compile(&prog, &log) != 0) {
+        return -1;
+    }
+
+    return shim_seccomp_compile_profiles(profiles, &log);
 }
 
 
@@ -228,6 +405,7 @@ test_teardown(void **state)
     (void) state;
 
     shim_seccomp_free(&prog);
+    shim_seccomp_free_profiles(profiles);
 
     return 0;
 }
@@ -240,6 +418,7 @@ main(void)
         cmocka_unit_test(test_allowed),
         cmocka_unit_test(test_clone3_enosys),
         cmocka_unit_test(test_denied),
+        cmocka_unit_test(test_profiles),
         cmocka_unit_test(test_audit_record),
     };
 
