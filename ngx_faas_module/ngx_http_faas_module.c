@@ -147,6 +147,10 @@ static ngx_conf_num_bounds_t  ngx_http_faas_max_requests_bounds = {
     ngx_http_faas_check_bounds, 0, 1000000000
 };
 
+static ngx_conf_num_bounds_t  ngx_http_faas_concurrency_bounds = {
+    ngx_http_faas_check_bounds, 1, 1000
+};
+
 static ngx_conf_num_bounds_t  ngx_http_faas_queue_size_bounds = {
     ngx_http_faas_check_bounds, 0, 1000000
 };
@@ -260,6 +264,13 @@ static ngx_command_t  ngx_http_faas_function_commands[] = {
       0,
       offsetof(ngx_http_faas_function_t, max_requests),
       &ngx_http_faas_max_requests_bounds },
+
+    { ngx_string("concurrency"),
+      NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      0,
+      offsetof(ngx_http_faas_function_t, concurrency),
+      &ngx_http_faas_concurrency_bounds },
 
     { ngx_string("overload_status"),
       NGX_CONF_TAKE1,
@@ -651,6 +662,7 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     fn->min_instances = NGX_CONF_UNSET;
     fn->prewarm = NGX_CONF_UNSET;
     fn->max_requests = NGX_CONF_UNSET;
+    fn->concurrency = NGX_CONF_UNSET;
     fn->queue_size = NGX_CONF_UNSET;
     fn->overload_status = NGX_CONF_UNSET;
     fn->debug = NGX_CONF_UNSET;
@@ -722,6 +734,7 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_conf_init_value(fn->min_instances, 0);
     ngx_conf_init_value(fn->prewarm, 0);
     ngx_conf_init_value(fn->max_requests, 0);
+    ngx_conf_init_value(fn->concurrency, 1);
     ngx_conf_init_value(fn->queue_size, 64);
     ngx_conf_init_value(fn->overload_status, NGX_HTTP_SERVICE_UNAVAILABLE);
     ngx_conf_init_value(fn->debug, 0);
@@ -1781,6 +1794,8 @@ ngx_http_faas_function_version(ngx_conf_t *cf, ngx_http_faas_function_t *fn)
                                      fn->min_instances);
     hash = ngx_http_faas_hash_number(hash, "prewarm", fn->prewarm);
     hash = ngx_http_faas_hash_number(hash, "max_requests", fn->max_requests);
+    /* the runtime sizes itself for it when it loads */
+    hash = ngx_http_faas_hash_number(hash, "concurrency", fn->concurrency);
     hash = ngx_http_faas_hash_number(hash, "queue_size", fn->queue_size);
     hash = ngx_http_faas_hash_number(hash, "overload_status",
                                      fn->overload_status);
@@ -1929,7 +1944,8 @@ ngx_http_faas_json_function(ngx_http_faas_function_t *fn)
     ngx_keyval_t  *kv;
 
     function = json_pack("{s:s%, s:s%, s:s%, s:s%, s:s%,"
-                         " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                         " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+                         " s:I}",
                          "name", fn->name.data, fn->name.len,
                          "version", fn->version.data, fn->version.len,
                          "runtime", fn->runtime->name.data,
@@ -1945,6 +1961,7 @@ ngx_http_faas_json_function(ngx_http_faas_function_t *fn)
                          "min_instances", (json_int_t) fn->min_instances,
                          "prewarm", (json_int_t) fn->prewarm,
                          "max_requests", (json_int_t) fn->max_requests,
+                         "concurrency", (json_int_t) fn->concurrency,
                          "overload_status", (json_int_t) fn->overload_status);
     if (function == NULL) {
         return NULL;

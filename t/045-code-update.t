@@ -51,6 +51,15 @@ our $HttpConfig = <<'_EOC_';
         max_instances 4;
         timeout 5s;
     }
+
+    faas_function updc {
+        runtime python3;
+        code $TEST_NGINX_FAAS_UPDATE_DIR;
+        handler main.handle;
+        max_instances 2;
+        concurrency 4;
+        timeout 5s;
+    }
 _EOC_
 
 our $Config = <<'_EOC_';
@@ -72,10 +81,17 @@ add_block_preprocessor(sub {
     $block->set_value('config', $Config) if !defined $block->config;
 });
 
-sub instances {
+sub status_of {
+    my $name = shift;
     my ($st, $h, $body) = FaasTest::faas_http(GET => '/status');
     my $json = eval { JSON::PP::decode_json($body) } or return undef;
-    my ($f) = grep { $_->{name} eq 'upd' } @{ $json->{functions} };
+    my ($f) = grep { $_->{name} eq $name } @{ $json->{functions} };
+
+    return $f;
+}
+
+sub instances {
+    my $f = status_of('upd');
 
     return $f ? $f->{instances} : undef;
 }
@@ -99,10 +115,12 @@ v1
 === TEST 2: an update during four running calls: they finish on v1, then v2
 --- init
 my $deployed = 0;
-my $start = Time::HiRes::time();
 my @r = FaasTest::faas_http_parallel(4, '/?fn=upd&slow=1', on_tick => sub {
-    # the calls are running (they sleep 0.8 s): deploy under them
-    if (!$deployed && Time::HiRes::time() - $start > 0.35) {
+    # once all four run (they sleep 0.8 s; cold starts on a loaded
+    # machine can take longer than that): deploy under them
+    return if $deployed;
+    my $i = main::instances() or return;
+    if ($i->{busy} == 4) {
         main::deploy('v2');
         $deployed = 1;
     }
@@ -165,5 +183,38 @@ Test::More::is(join(',', sort keys %bodies), "v2\n,v3\n",
 GET /?fn=upd
 --- response_body
 v3
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: concurrency 4: an update under three calls on one instance (room for a fourth); they finish on v3, new calls go elsewhere
+--- init
+FaasTest::faas_http(GET => '/?fn=updc');
+my $deployed = 0;
+my @r = FaasTest::faas_http_parallel(3, '/?fn=updc&slow=1', on_tick => sub {
+    return if $deployed;
+    my $f = main::status_of('updc') or return;
+    if ($f->{in_flight} == 3) {
+        main::deploy('v4');
+        $deployed = 1;
+    }
+});
+Test::More::ok($deployed, 'TEST 4: deployed while three calls ran on it');
+Test::More::is(join(' ', map { $_->[0] } @r), '200 200 200',
+               'TEST 4: all three calls succeeded');
+Test::More::is(scalar(grep { $_->[2] eq "v3\n" } @r), 3,
+               'TEST 4: each on the code it started with');
+my %old = map { $_->[1]{'x-instance'} => 1 } @r;
+Test::More::is(scalar keys %old, 1, 'TEST 4: the three on one instance');
+my $v4 = FaasTest::faas_wait_for(sub {
+    my ($st, $h, $body) = FaasTest::faas_http(GET => '/?fn=updc');
+    $st == 200 && $body eq "v4\n" && !$old{$h->{'x-instance'}}
+}, 5, 0.05);
+Test::More::ok($v4, 'TEST 4: new calls get v4 from a new instance');
+--- request
+GET /?fn=updc
+--- response_body
+v4
 --- no_error_log
 [error]

@@ -23,12 +23,12 @@ SHIM=$TOP/runtime-shim
 # stop as well; nginx under memcheck: its LOG frames and the runtimes
 VALGRIND_SUITES=${FAAS_VALGRIND_SUITES:-t/000-sanity.t t/003-failures.t
                  t/045-code-update.t t/046-graceful-stop.t t/047-output.t
-                 t/050-python.t}
+                 t/050-python.t t/053-concurrency.t}
 NGINX_VALGRIND_SUITES=${FAAS_NGINX_VALGRIND_SUITES:-t/000-sanity.t
                        t/003-failures.t t/047-output.t t/050-python.t}
 SHORTIO_SUITES=${FAAS_SHORTIO_SUITES:-t/000-sanity.t t/001-config.t
                 t/002-body.t t/003-failures.t t/050-python.t t/051-nodejs.t
-                t/052-exec.t}
+                t/052-exec.t t/053-concurrency.t}
 VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full"
 VALGRIND="$VALGRIND --errors-for-leak-kinds=definite --track-fds=no"
 

@@ -1,14 +1,20 @@
 /*
  * faas-runtime-c: loads one C function (a shared object) and serves the
- * requests the supervisor hands over on fd 3, one at a time.
+ * requests the supervisor hands over on fd 3.
  *
  *   LOAD -> dlopen, dlsym, faas_init() -> READY | ERROR and exit
  *   INVOKE+REQUEST with the nginx connection's fd -> handler -> DONE
  *   QUIT or end of fd 3 -> exit
+ *
+ * With "concurrency" N in LOAD, N threads each run that loop on fd 3: a
+ * SOCK_SEQPACKET recvmsg() hands a whole packet, with its fd, to exactly
+ * one of them, and each DONE is one packet too, so they share nothing but
+ * the handler, which must then be thread-safe.
  */
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +32,7 @@
 
 typedef struct {
     faas_handler_pt       handler;
+    unsigned              concurrency;
 
     uint8_t              *packet;
     uint8_t              *head;
@@ -34,6 +41,10 @@ typedef struct {
 } faas_rt_t;
 
 
+static int faas_rt_buffers(faas_rt_t *rt);
+static void faas_rt_threads(faas_rt_t *rt);
+static void *faas_rt_thread(void *data);
+static void faas_rt_loop(faas_rt_t *rt);
 static void faas_rt_load(faas_rt_t *rt);
 static int faas_rt_seccomp(const uint8_t *filter, size_t len, char *err,
     size_t errlen);
@@ -58,40 +69,112 @@ static long long  faas_rt_log_instance;
 int
 main(void)
 {
-    int                   fd;
-    ssize_t               n;
-    faas_rt_t             rt;
-    const uint8_t        *pos, *last, *invoke, *request;
-    faas_frame_header_t   f1, f2;
+    faas_rt_t  rt;
 
     memset(&rt, 0, sizeof(faas_rt_t));
 
-    rt.packet = malloc(FAAS_RT_PACKET_SIZE);
-    rt.head = malloc(FAAS_RT_HEAD_SIZE);
-    rt.body = malloc(FAAS_BODY_CHUNK);
-    rt.read_buf = malloc(FAAS_RT_READ_SIZE);
-
-    if (rt.packet == NULL || rt.head == NULL || rt.body == NULL
-        || rt.read_buf == NULL)
-    {
+    if (faas_rt_buffers(&rt) != 0) {
         faas_rt_load_failed("out of memory");
     }
 
     faas_rt_load(&rt);
 
+    faas_rt_threads(&rt);
+    faas_rt_loop(&rt);
+
+    return 0;
+}
+
+
+static int
+faas_rt_buffers(faas_rt_t *rt)
+{
+    rt->packet = malloc(FAAS_RT_PACKET_SIZE);
+    rt->head = malloc(FAAS_RT_HEAD_SIZE);
+    rt->body = malloc(FAAS_BODY_CHUNK);
+    rt->read_buf = malloc(FAAS_RT_READ_SIZE);
+
+    return (rt->packet == NULL || rt->head == NULL || rt->body == NULL
+            || rt->read_buf == NULL) ? -1 : 0;
+}
+
+
+/* the calls beyond the first are served by threads of their own */
+static void
+faas_rt_threads(faas_rt_t *rt)
+{
+    int             rc;
+    unsigned        i;
+    faas_rt_t      *t;
+    pthread_t       tid;
+    pthread_attr_t  attr;
+
+    if (rt->concurrency < 2) {
+        return;
+    }
+
+    if (pthread_attr_init(&attr) != 0) {
+        faas_rt_log("pthread_attr_init() failed");
+        exit(1);
+    }
+
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+
+    for (i = 1; i < rt->concurrency; i++) {
+        t = calloc(1, sizeof(faas_rt_t));
+
+        if (t == NULL || faas_rt_buffers(t) != 0) {
+            faas_rt_log("out of memory for thread %u", i);
+            exit(1);
+        }
+
+        t->handler = rt->handler;
+        t->concurrency = rt->concurrency;
+
+        rc = pthread_create(&tid, &attr, faas_rt_thread, t);
+
+        if (rc != 0) {
+            faas_rt_log("cannot start thread %u of %u: %s", i,
+                        rt->concurrency, strerror(rc));
+            exit(1);
+        }
+    }
+
+    pthread_attr_destroy(&attr);
+}
+
+
+static void *
+faas_rt_thread(void *data)
+{
+    faas_rt_loop(data);
+
+    return NULL;
+}
+
+
+/* until QUIT or the end of fd 3, in whichever thread: then the process */
+static void
+faas_rt_loop(faas_rt_t *rt)
+{
+    int                   fd;
+    ssize_t               n;
+    const uint8_t        *pos, *last, *invoke, *request;
+    faas_frame_header_t   f1, f2;
+
     for ( ;; ) {
-        n = faas_rt_recv(&rt, &fd);
+        n = faas_rt_recv(rt, &fd);
 
         if (n == 0) {
-            break;
+            exit(0);
         }
 
         if (n < 0) {
             exit(1);
         }
 
-        pos = rt.packet;
-        last = rt.packet + n;
+        pos = rt->packet;
+        last = rt->packet + n;
 
         if (faas_rt_frame(&pos, last, &f1, &invoke) != 0) {
             faas_rt_log("invalid packet from the supervisor");
@@ -99,11 +182,8 @@ main(void)
         }
 
         if (f1.type == FAAS_FRAME_QUIT) {
-            if (fd != -1) {
-                close(fd);
-            }
-
-            break;
+            /* sent only when no call is in flight */
+            exit(0);
         }
 
         if (f1.type != FAAS_FRAME_INVOKE || fd == -1
@@ -115,15 +195,8 @@ main(void)
             exit(1);
         }
 
-        faas_rt_serve(&rt, fd, request, f2.length);
+        faas_rt_serve(rt, fd, request, f2.length);
     }
-
-    free(rt.packet);
-    free(rt.head);
-    free(rt.body);
-    free(rt.read_buf);
-
-    return 0;
 }
 
 
@@ -185,6 +258,10 @@ faas_rt_load(faas_rt_t *rt)
         faas_rt_log_instance = json_integer_value(v);
     }
 
+    v = json_object_get(load, "concurrency");
+    rt->concurrency = json_is_integer(v) && json_integer_value(v) > 1
+                      && json_integer_value(v) <= 1000
+                      ? (unsigned) json_integer_value(v) : 1;
 
     /* before dlopen(): the function's constructors are its code too */
 
@@ -480,10 +557,13 @@ done:
 
     close(fd);
 
+    /* the id names the call among those in flight (concurrency) */
+    done = (req.id != NULL)
+           ? json_pack("{s:i, s:s}", "status", status, "request_id", req.id)
+           : json_pack("{s:i}", "status", status);
+
     faas_rt_request_free(&req);
     faas_rt_response_free(&res);
-
-    done = json_pack("{s:i}", "status", status);
 
     if (done == NULL || faas_rt_channel_send(FAAS_FRAME_DONE, done) != 0) {
         exit(1);

@@ -3,7 +3,8 @@
 
 /*
  * faas-runtime-nodejs: loads one JavaScript function and serves the
- * requests the supervisor hands over on fd 3, one at a time.
+ * requests the supervisor hands over on fd 3, one at a time, or with
+ * "concurrency" N in LOAD up to N at once on the event loop.
  *
  *   LOAD -> require(), initializer -> READY | ERROR and exit 1
  *   INVOKE+REQUEST with the nginx connection's fd -> handler -> DONE
@@ -95,6 +96,11 @@ main().catch((err) => {
 async function main() {
     await load();
 
+    if (fn.concurrency > 1) {
+        faas.watch(CHANNEL, receive);
+        return;
+    }
+
     for (;;) {
         const msg = faas.recv(CHANNEL);
 
@@ -170,6 +176,9 @@ async function load() {
         memoryMB: Number.isFinite(conf.memory)
                   ? Math.floor(conf.memory / 1048576) : 0,
         debug: conf.debug === 1 || conf.debug === true,
+        concurrency: Number.isInteger(conf.concurrency)
+                     && conf.concurrency > 1 && conf.concurrency <= 1000
+                     ? conf.concurrency : 1,
         handlerName: typeof conf.handler === 'string' ? conf.handler
                                                       : 'index.handler',
         handler: null
@@ -304,7 +313,51 @@ async function serve(fd, invoke, payload, arrival) {
     // what the function printed reaches the log before the next request
     await drainOutput();
 
-    send(DONE, {status});
+    // the id names the call among those in flight (concurrency)
+    const requestId = invoke && typeof invoke.request_id === 'string'
+                      ? invoke.request_id : undefined;
+
+    send(DONE, requestId === undefined ? {status}
+                                       : {status, request_id: requestId});
+}
+
+
+/*
+ * concurrency: every packet waiting on the channel, each call started and
+ * not awaited; the supervisor sends no more than N at once.
+ */
+function receive() {
+    for (;;) {
+        const msg = faas.recv(CHANNEL);
+
+        if (msg === undefined) {
+            return;
+        }
+
+        if (msg === null) {
+            process.exit(0);
+        }
+
+        const arrival = now();
+        const frames = parse(msg.packet);
+
+        if (frames !== null && frames[0].type === QUIT) {
+            process.exit(0);
+        }
+
+        if (frames === null || frames.length !== 2 || msg.fd === -1
+            || frames[0].type !== INVOKE || frames[1].type !== REQUEST)
+        {
+            log('unexpected packet from the supervisor');
+            process.exit(1);
+        }
+
+        serve(msg.fd, json(frames[0].payload), frames[1].payload, arrival)
+            .catch((err) => {
+                log(`internal error: ${err && err.stack}`);
+                process.exit(1);
+            });
+    }
 }
 
 

@@ -5,9 +5,13 @@
  * streams cannot share an fd whose O_NONBLOCK belongs to the supervisor
  * too.  So bootstrap.js does the protocol and this addon only the I/O,
  * blocking: an instance serves one request at a time, and between two
- * requests it has nothing else to do (like a frozen Lambda).
+ * requests it has nothing else to do (like a frozen Lambda).  With
+ * concurrency, the channel is watched from the event loop instead, so
+ * that calls awaiting something let others in.
  *
  *   recv(fd)              -> {packet: Buffer, fd: number|-1} | null at EOF
+ *                            | undefined when fd is non-blocking and empty
+ *   watch(fd, callback)   makes fd non-blocking, calls back when readable
  *   send(fd, buf)         one packet on the instance channel
  *   readBody(fd)          -> Buffer: the BODY* END frames of a request
  *   writeAll(fd, [buf])   all of the buffers, in order
@@ -53,8 +57,18 @@ typedef struct {
 } faas_node_buf_t;
 
 
+typedef struct {
+    uv_poll_t              poll;
+    napi_env               env;
+    napi_ref               callback;
+    napi_async_context     async;
+} faas_node_watch_t;
+
+
 static napi_value faas_node_recv(napi_env env, napi_callback_info info);
 static napi_value faas_node_send(napi_env env, napi_callback_info info);
+static napi_value faas_node_watch(napi_env env, napi_callback_info info);
+static void faas_node_readable(uv_poll_t *poll, int status, int events);
 static napi_value faas_node_read_body(napi_env env, napi_callback_info info);
 static const char *faas_node_body(int fd, faas_node_buf_t *body, int *err);
 static int faas_node_append(faas_node_buf_t *body, const uint8_t *data,
@@ -84,6 +98,7 @@ NAPI_MODULE_INIT()
     } methods[] = {
         { "recv", faas_node_recv },
         { "send", faas_node_send },
+        { "watch", faas_node_watch },
         { "readBody", faas_node_read_body },
         { "writeAll", faas_node_write_all },
         { "close", faas_node_close },
@@ -130,6 +145,11 @@ faas_node_recv(napi_env env, napi_callback_info info)
             return NULL;
         }
 
+        if (err == EAGAIN) {
+            napi_get_undefined(env, &result);
+            return result;
+        }
+
         return faas_node_throw(env, "recvmsg", err);
     }
 
@@ -164,11 +184,12 @@ faas_node_recv(napi_env env, napi_callback_info info)
 static napi_value
 faas_node_send(napi_env env, napi_callback_info info)
 {
-    int          fd;
-    void        *data;
-    size_t       argc, len;
-    ssize_t      n;
-    napi_value   argv[2];
+    int             fd;
+    void           *data;
+    size_t          argc, len;
+    ssize_t         n;
+    napi_value      argv[2];
+    struct pollfd   pfd;
 
     argc = 2;
 
@@ -181,17 +202,133 @@ faas_node_send(napi_env env, napi_callback_info info)
         return NULL;
     }
 
-    /* a packet goes whole or not at all on a SOCK_SEQPACKET socket */
+    /*
+     * A packet goes whole or not at all on a SOCK_SEQPACKET socket; a
+     * watched channel is non-blocking, and the supervisor reads it at once.
+     */
 
-    do {
+    for ( ;; ) {
         n = send(fd, data, len, MSG_NOSIGNAL);
-    } while (n == -1 && errno == EINTR);
 
-    if (n == -1) {
+        if (n != -1 || errno == EINTR) {
+            if (n != -1) {
+                break;
+            }
+
+            continue;
+        }
+
+        if (errno == EAGAIN) {
+            pfd.fd = fd;
+            pfd.events = POLLOUT;
+
+            if (poll(&pfd, 1, -1) != -1 || errno == EINTR) {
+                continue;
+            }
+        }
+
         return faas_node_throw(env, "send", errno);
     }
 
     return NULL;
+}
+
+
+/* for as long as the process lives: it ends with QUIT or the channel */
+static napi_value
+faas_node_watch(napi_env env, napi_callback_info info)
+{
+    int                 fd, flags, rc;
+    size_t              argc;
+    uv_loop_t          *loop;
+    napi_value          argv[2], name;
+    napi_valuetype      type;
+    faas_node_watch_t  *w;
+
+    argc = 2;
+
+    if (faas_node_fd_arg(env, info, &argc, argv, &fd) != 0) {
+        return NULL;
+    }
+
+    if (argc < 2 || napi_typeof(env, argv[1], &type) != napi_ok
+        || type != napi_function)
+    {
+        napi_throw_type_error(env, NULL, "watch(fd, callback)");
+        return NULL;
+    }
+
+    flags = fcntl(fd, F_GETFL);
+
+    if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) {
+        return faas_node_throw(env, "fcntl", errno);
+    }
+
+    w = calloc(1, sizeof(faas_node_watch_t));
+    if (w == NULL) {
+        return faas_node_throw(env, "calloc", ENOMEM);
+    }
+
+    w->env = env;
+    w->poll.data = w;
+
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok
+        || napi_create_reference(env, argv[1], 1, &w->callback) != napi_ok
+        || napi_create_string_utf8(env, "faas.watch", NAPI_AUTO_LENGTH,
+                                   &name)
+           != napi_ok
+        || napi_async_init(env, NULL, name, &w->async) != napi_ok)
+    {
+        free(w);
+        napi_throw_error(env, NULL, "watch: N-API failed");
+        return NULL;
+    }
+
+    rc = uv_poll_init(loop, &w->poll, fd);
+
+    if (rc == 0) {
+        rc = uv_poll_start(&w->poll, UV_READABLE, faas_node_readable);
+    }
+
+    if (rc != 0) {
+        napi_throw_error(env, NULL, uv_strerror(rc));
+        return NULL;
+    }
+
+    return NULL;
+}
+
+
+/* the callback runs as a macrotask: its promises settle after it */
+static void
+faas_node_readable(uv_poll_t *poll, int status, int events)
+{
+    napi_env             env;
+    napi_value           cb, recv, result, err;
+    napi_handle_scope    scope;
+    faas_node_watch_t   *w;
+
+    (void) status;
+    (void) events;
+
+    w = poll->data;
+    env = w->env;
+
+    if (napi_open_handle_scope(env, &scope) != napi_ok) {
+        return;
+    }
+
+    if (napi_get_reference_value(env, w->callback, &cb) == napi_ok
+        && napi_get_global(env, &recv) == napi_ok
+        && napi_make_callback(env, w->async, recv, cb, 0, NULL, &result)
+           == napi_pending_exception
+        && napi_get_and_clear_last_exception(env, &err) == napi_ok)
+    {
+        /* as if thrown at top level: the process ends, logged */
+        napi_fatal_exception(env, err);
+    }
+
+    napi_close_handle_scope(env, scope);
 }
 
 

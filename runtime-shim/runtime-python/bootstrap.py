@@ -111,6 +111,9 @@ class Function:
         self.memory_mb = 0
         self.debug = False
         self.loop = None
+        self.concurrency = 1
+        self.loop_thread = None
+        self.lock = None
 
 
 class LoadError(Exception):
@@ -163,11 +166,15 @@ class Channel:
         # a process the function starts must not hold the channel open
         os.set_inheritable(CHANNEL_FD, False)
 
-    def recv(self, fn):
-        """One packet: (memoryview of it, the fd it carries or -1)."""
+    def recv(self, fn, buf=None):
+        """One packet: (memoryview of it, the fd it carries or -1), in buf
+        (each thread has its own) or the channel's."""
+
+        if buf is None:
+            buf = self.buf
 
         n, ancdata, flags, _ = self.sock.recvmsg_into(
-            [self.buf], self.cmsg_space, _socket.MSG_CMSG_CLOEXEC)
+            [buf], self.cmsg_space, _socket.MSG_CMSG_CLOEXEC)
 
         fd = -1
 
@@ -185,7 +192,7 @@ class Channel:
             log(fn, "truncated packet from the supervisor")
             os._exit(1)
 
-        return memoryview(self.buf)[:n], fd
+        return memoryview(buf)[:n], fd
 
     def send(self, ftype, obj):
         self.sock.sendall(frame(ftype, dump(obj)))
@@ -346,6 +353,9 @@ def setup(fn, conf):
     fn.code = code.rstrip("/") or "/"
     fn.handler_name = str(conf.get("handler") or "main.handle")
 
+    n = conf.get("concurrency")
+    fn.concurrency = n if isinstance(n, int) and 1 <= n <= 1000 else 1
+
     try:
         os.chdir(code)
     except OSError as e:
@@ -457,6 +467,25 @@ def event_loop(fn):
         asyncio.set_event_loop(fn.loop)
 
     return fn.loop
+
+
+def run_awaitable(fn, aw):
+    """The result of a call's coroutine.  With concurrency the loop runs
+    in a thread of its own and the calling threads wait for theirs."""
+
+    if fn.concurrency == 1:
+        return event_loop(fn).run_until_complete(aw)
+
+    import asyncio
+
+    with fn.lock:
+        if fn.loop_thread is None:
+            start_loop_thread(fn)
+
+    async def wrap():
+        return await aw
+
+    return asyncio.run_coroutine_threadsafe(wrap(), fn.loop).result()
 
 
 # -- exceptions -----------------------------------------------------------
@@ -575,7 +604,19 @@ def serve(chan, fn, frames, fd):
 
     conn.close()
     flush_output()
-    chan.sock.sendall(frame(FRAME_DONE, b'{"status":%d}' % status))
+
+    # the id names the call among those in flight (concurrency)
+    try:
+        rid = json.loads(bytes(frames[0][1])).get("request_id")
+    except (ValueError, AttributeError):
+        rid = None
+
+    done = {"status": status}
+
+    if isinstance(rid, str):
+        done["request_id"] = rid
+
+    chan.sock.sendall(frame(FRAME_DONE, dump(done)))
 
 
 def serve_call(fn, conn, frames, now):
@@ -683,7 +724,7 @@ def call(fn, conn, invoke, req, body, now):
         result = fn.handler(event, ctx)
 
         if is_awaitable(result):
-            result = event_loop(fn).run_until_complete(result)
+            result = run_awaitable(fn, result)
 
     except Exception as e:
         text = print_exception(fn, e)
@@ -1040,28 +1081,73 @@ def main():
 
     load(chan, fn)
 
-    while True:
-        packet, fd = chan.recv(fn)
+    if fn.concurrency > 1:
+        start_threads(chan, fn)
 
-        if len(packet) == 0:
-            break
+    serve_loop(chan, fn, chan.buf)
 
-        frames = packet_frames(packet)
 
-        if frames and frames[0][0] == FRAME_QUIT:
-            if fd != -1:
-                os.close(fd)
-            break
+def start_threads(chan, fn):
+    """concurrency N: N threads, this one included, each taking whole
+    packets (and their fds) from the channel; coroutines of async
+    handlers run on one loop, in a thread of its own."""
 
-        if not frames or len(frames) < 2 or frames[0][0] != FRAME_INVOKE \
-                or frames[1][0] != FRAME_REQUEST or fd == -1:
-            log(fn, "unexpected packet from the supervisor")
-            os._exit(1)
+    import threading
 
-        serve(chan, fn, frames, fd)
+    fn.lock = threading.Lock()
+
+    if fn.loop is not None or is_coroutine_function(fn.handler):
+        start_loop_thread(fn)
+
+    for i in range(1, fn.concurrency):
+        threading.Thread(target=serve_loop,
+                         args=(chan, fn, bytearray(PACKET_SIZE)),
+                         name="faas-call-%d" % i, daemon=True).start()
+
+
+def start_loop_thread(fn):
+    import threading
+
+    loop = event_loop(fn)
+    fn.loop_thread = threading.Thread(target=loop.run_forever,
+                                      name="faas-loop", daemon=True)
+    fn.loop_thread.start()
+
+
+def serve_loop(chan, fn, buf):
+    """Calls until QUIT or the end of fd 3, which end the process, from
+    whichever thread; so does sys.exit() in the function."""
+
+    code = 0
+
+    try:
+        while True:
+            packet, fd = chan.recv(fn, buf)
+
+            if len(packet) == 0:
+                break
+
+            frames = packet_frames(packet)
+
+            if frames and frames[0][0] == FRAME_QUIT:
+                if fd != -1:
+                    os.close(fd)
+                break
+
+            if not frames or len(frames) < 2 \
+                    or frames[0][0] != FRAME_INVOKE \
+                    or frames[1][0] != FRAME_REQUEST or fd == -1:
+                log(fn, "unexpected packet from the supervisor")
+                code = 1
+                break
+
+            serve(chan, fn, frames, fd)
+
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
 
     flush_output()
-    os._exit(0)
+    os._exit(code)
 
 
 if __name__ == "__main__":

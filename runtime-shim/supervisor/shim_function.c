@@ -189,6 +189,7 @@ shim_function_parse(json_t *def, const char *runtime_dir, char *err,
     shim_queue_init(&fn->idle);
     shim_queue_init(&fn->spare);
     shim_queue_init(&fn->pending);
+    shim_queue_init(&fn->open);
     shim_queue_init(&fn->waiting);
     fn->output_fd = -1;
 
@@ -349,6 +350,14 @@ shim_function_parse(json_t *def, const char *runtime_dir, char *err,
     }
 
     fn->max_requests = (unsigned) n;
+
+    if (shim_function_integer(def, "concurrency", 1, SHIM_CONCURRENCY_MAX, 0,
+                              1, &n, err, errlen) != 0)
+    {
+        goto named_failed;
+    }
+
+    fn->concurrency = (unsigned) n;
 
     if (shim_function_integer(def, "overload_status", 429, 503, 0, 503, &n,
                               err, errlen) != 0)

@@ -21,6 +21,7 @@
 #define SHIM_INSTANCES_MAX      10000
 #define SHIM_QUEUE_MAX          1000000
 #define SHIM_REQUESTS_MAX       1000000000
+#define SHIM_CONCURRENCY_MAX    1000
 #define SHIM_FUNCTIONS_MAX      65536
 /* the sandbox's limits, bytes */
 #define SHIM_MEMORY_MIN         (1024 * 1024)
@@ -109,6 +110,8 @@ struct shim_function_s {
     unsigned             prewarm;         /* ready and idle beyond the
                                              busy ones */
     unsigned             max_requests;    /* recycle after; 0: never */
+    unsigned             concurrency;     /* calls one instance serves at
+                                             once */
     unsigned             queue_size;
     int                  overload_status; /* queue full or timed out */
 
@@ -123,6 +126,7 @@ struct shim_function_s {
     shim_queue_t         idle;            /* LIFO: the warmest first */
     shim_queue_t         spare;           /* starting, for no request */
     shim_queue_t         pending;         /* starting for a request */
+    shim_queue_t         open;            /* busy, with room for more */
 
     shim_queue_t         waiting;         /* FIFO */
     unsigned             nwaiting;

@@ -37,7 +37,11 @@ static int shim_instance_frame(shim_instance_t *inst,
     faas_frame_header_t *frame, const uint8_t *payload);
 static void shim_instance_ready(shim_instance_t *inst,
     const uint8_t *payload, size_t len);
-static void shim_instance_done(shim_instance_t *inst);
+static void shim_instance_done(shim_instance_t *inst,
+    const uint8_t *payload, size_t len);
+static void shim_instance_fail_calls(shim_instance_t *inst, int status,
+    const char *reason);
+static int shim_instance_accepts(shim_instance_t *inst);
 static void shim_instance_quit(shim_instance_t *inst, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void shim_instance_kill(shim_instance_t *inst, int status,
@@ -48,6 +52,20 @@ static void shim_instance_died(shim_instance_t *inst, int status);
 static void shim_instance_free(shim_instance_t *inst);
 static char *shim_json_reason(const uint8_t *payload, size_t len);
 static unsigned shim_function_pool(shim_function_t *fn);
+
+
+shim_instance_t *
+shim_instance_get_warm(shim_function_t *fn)
+{
+    shim_queue_t  *q;
+
+    if (!shim_queue_empty(&fn->open)) {
+        q = shim_queue_head(&fn->open);
+        return shim_queue_data(q, shim_instance_t, avail);
+    }
+
+    return shim_instance_get_idle(fn);
+}
 
 
 shim_instance_t *
@@ -126,6 +144,7 @@ shim_instance_start(shim_ctx_t *ctx, shim_function_t *fn, shim_request_t *r,
     shim_queue_init(&inst->link);
     shim_queue_init(&inst->flink);
     shim_queue_init(&inst->avail);
+    shim_queue_init(&inst->calls);
 
     if (shim_timer_init(&ctx->loop.timers, &inst->timer,
                         shim_instance_timer_handler, inst)
@@ -420,7 +439,7 @@ shim_instance_load(shim_instance_t *inst)
         return -1;
     }
 
-    load = json_pack("{s:s, s:s, s:s, s:s, s:O, s:I, s:I, s:I, s:i}",
+    load = json_pack("{s:s, s:s, s:s, s:s, s:O, s:I, s:I, s:I, s:i, s:I}",
                      "function", fn->name,
                      "version", fn->version,
                      "code", shim_launch_code_path(ctx, fn),
@@ -430,7 +449,8 @@ shim_instance_load(shim_instance_t *inst)
                      "timeout_ms", (json_int_t) fn->timeout,
                      "memory", (json_int_t) (ctx->conf.sandbox ? fn->memory
                                                                 : 0),
-                     "debug", fn->debug ? 1 : 0);
+                     "debug", fn->debug ? 1 : 0,
+                     "concurrency", (json_int_t) fn->concurrency);
     json_decref(env);
 
     if (load == NULL) {
@@ -567,7 +587,10 @@ shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r, int cold)
     fn = inst->function;
 
     /* bound while the instance started; bound again once dispatched */
-    inst->request = NULL;
+    if (inst->request == r) {
+        inst->request = NULL;
+    }
+
     r->instance = NULL;
 
     shim_request_detach(r);
@@ -633,8 +656,10 @@ shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r, int cold)
     json_decref(invoke);
 
     inst->state = SHIM_INSTANCE_BUSY;
-    inst->request = r;
+    shim_queue_insert_tail(&inst->calls, &r->call);
+    inst->active++;
     r->instance = inst;
+    r->serving = 1;
 
     if (len == 0) {
         shim_instance_kill(inst, 502, "cannot build INVOKE for instance %"
@@ -696,13 +721,21 @@ shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r, int cold)
         fn->stats.prewarm_hits++;
     }
 
-    shim_timer_add(&ctx->loop, &inst->timer, fn->timeout);
+    shim_timer_add(&ctx->loop, &r->timer, fn->timeout);
+
+    /* with room for more calls it is where the next one goes */
+
+    shim_queue_remove(&inst->avail);
+
+    if (inst->active < fn->concurrency && shim_instance_accepts(inst)) {
+        shim_queue_insert_tail(&fn->open, &inst->avail);
+    }
 
     shim_log_error(&ctx->log, SHIM_LOG_DEBUG, 0,
                    SHIM_INST_FMT "serving request %s%s, waited %" PRIu64
-                   " us", SHIM_INST_ARGS(inst), r->id,
+                   " us, %u call(s) in flight", SHIM_INST_ARGS(inst), r->id,
                    cold ? " (cold)" : (prewarmed ? " (prewarmed)" : ""),
-                   waited);
+                   waited, inst->active);
 
     return 0;
 }
@@ -889,7 +922,7 @@ shim_instance_frame(shim_instance_t *inst, faas_frame_header_t *frame,
 
         /* what it printed for this request is written before DONE */
         shim_output_drain(inst);
-        shim_instance_done(inst);
+        shim_instance_done(inst, payload, frame->length);
         return 0;
 
     case FAAS_FRAME_ERROR:
@@ -908,7 +941,10 @@ shim_instance_frame(shim_instance_t *inst, faas_frame_header_t *frame,
             return -1;
         }
 
-        r = inst->request;
+        r = shim_queue_empty(&inst->calls)
+            ? NULL
+            : shim_queue_data(shim_queue_head(&inst->calls), shim_request_t,
+                              call);
 
         shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
                        SHIM_INST_FMT "failed%s%s: %s", SHIM_INST_ARGS(inst),
@@ -998,30 +1034,79 @@ shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
                    SHIM_INST_ARGS(inst), (double) (now - r->arrived) / 1000,
                    (int) inst->pid, init, initializer);
 
-    if (shim_instance_dispatch(inst, r, 1) == 1) {
+    /* and the calls that waited for its room (concurrency) */
+
+    if (shim_instance_dispatch(inst, r, 1) != -1) {
         shim_instance_available(inst);
     }
 }
 
 
+/*
+ * DONE names its call: an instance may serve several (concurrency).  One
+ * without a request_id (a runtime that serves one call at a time) is for
+ * the only call there is.  An unknown id is a call already answered: it
+ * timed out while others were still being served.
+ */
 static void
-shim_instance_done(shim_instance_t *inst)
+shim_instance_done(shim_instance_t *inst, const uint8_t *payload,
+    size_t len)
 {
+    json_t           *json;
     shim_ctx_t       *ctx;
+    const char       *id;
+    shim_queue_t     *q;
     shim_request_t   *r;
     shim_function_t  *fn;
 
     ctx = inst->ctx;
-    r = inst->request;
+    fn = inst->function;
 
-    shim_timer_cancel(&ctx->loop.timers, &inst->timer);
+    json = (len > 0) ? json_loadb((const char *) payload, len, 0, NULL)
+                     : NULL;
+    id = json_string_value(json_object_get(json, "request_id"));
 
-    inst->request = NULL;
+    r = NULL;
 
-    if (r != NULL) {
-        r->instance = NULL;
-        shim_request_close(r);
+    for (q = shim_queue_head(&inst->calls);
+         q != shim_queue_sentinel(&inst->calls);
+         q = shim_queue_next(q))
+    {
+        r = shim_queue_data(q, shim_request_t, call);
+
+        if (id == NULL || strcmp(r->id, id) == 0) {
+            break;
+        }
+
+        r = NULL;
     }
+
+    if (id == NULL && inst->active > 1) {
+        json_decref(json);
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                       SHIM_INST_FMT "sent DONE without a request_id while "
+                       "serving %u calls", SHIM_INST_ARGS(inst),
+                       inst->active);
+        shim_instance_kill(inst, 502, "instance %" PRIu64 " sent DONE "
+                           "without a request_id", inst->id);
+        return;
+    }
+
+    if (r == NULL) {
+        shim_log_error(&ctx->log, SHIM_LOG_DEBUG, 0,
+                       SHIM_INST_FMT "DONE for request %s, answered "
+                       "already", SHIM_INST_ARGS(inst), id ? id : "-");
+        json_decref(json);
+        return;
+    }
+
+    json_decref(json);
+
+    shim_queue_remove(&r->call);
+    inst->active--;
+    r->serving = 0;
+    r->instance = NULL;
+    shim_request_close(r);
 
     /*
      * The pool a cold start came from refills once that call is answered:
@@ -1029,7 +1114,8 @@ shim_instance_done(shim_instance_t *inst)
      * milliseconds (kernel locks, two CPUs).
      */
 
-    if (inst->layer != SHIM_LAYER_NONE && inst->served == 1) {
+    if (inst->layer != SHIM_LAYER_NONE && !inst->refilled) {
+        inst->refilled = 1;
         shim_pool_fill(ctx);
     }
 
@@ -1037,18 +1123,32 @@ shim_instance_done(shim_instance_t *inst)
         return;
     }
 
-    fn = inst->function;
+    if (inst->draining) {
+        if (inst->active == 0) {
+            /* the timed-out call still runs: nothing else stops it */
+            shim_instance_kill(inst, 504, "function \"%s\" timed out",
+                               fn->name);
+        }
 
-    if (fn->max_requests > 0 && inst->served >= fn->max_requests) {
-        shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
-                       SHIM_INST_FMT "recycled after %" PRIu64 " requests",
-                       SHIM_INST_ARGS(inst), inst->served);
-        shim_instance_quit(inst, "recycled after %" PRIu64 " requests",
-                           inst->served);
         return;
     }
 
     shim_instance_available(inst);
+}
+
+
+/* it may take another call now */
+static int
+shim_instance_accepts(shim_instance_t *inst)
+{
+    shim_function_t  *fn;
+
+    fn = inst->function;
+
+    return !inst->draining && !inst->killed && !inst->ctx->stopping
+           && inst->state != SHIM_INSTANCE_QUITTING
+           && inst->code_generation == fn->code_generation
+           && (fn->max_requests == 0 || inst->served < fn->max_requests);
 }
 
 
@@ -1070,15 +1170,34 @@ shim_instance_available(shim_instance_t *inst)
     ctx = inst->ctx;
     fn = inst->function;
 
-    /* loaded before a code update: it has served its last call */
-
-    if (inst->code_generation != fn->code_generation) {
-        shim_instance_quit(inst, "code updated");
-        shim_function_schedule(ctx, fn);
+    if (inst->killed || inst->state == SHIM_INSTANCE_QUITTING) {
         return;
     }
 
-    for ( ;; ) {
+    /* loaded before a code update, or recycled: its calls finish, then it */
+
+    if (!shim_instance_accepts(inst) && !ctx->stopping) {
+        shim_queue_remove(&inst->avail);
+
+        if (inst->active > 0 || inst->draining) {
+            return;
+        }
+
+        if (inst->code_generation != fn->code_generation) {
+            shim_instance_quit(inst, "code updated");
+            shim_function_schedule(ctx, fn);
+            return;
+        }
+
+        shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
+                       SHIM_INST_FMT "recycled after %" PRIu64 " requests",
+                       SHIM_INST_ARGS(inst), inst->served);
+        shim_instance_quit(inst, "recycled after %" PRIu64 " requests",
+                           inst->served);
+        return;
+    }
+
+    while (inst->active < fn->concurrency && shim_instance_accepts(inst)) {
         r = shim_function_dequeue(fn);
 
         if (r != NULL) {
@@ -1094,9 +1213,20 @@ shim_instance_available(shim_instance_t *inst)
             break;
         }
 
-        if (shim_instance_dispatch(inst, r, 0) != 1) {
+        if (shim_instance_dispatch(inst, r, 0) == -1) {
             return;
         }
+    }
+
+    if (inst->active > 0) {
+        /* dispatch() put it on the open list if it has room */
+        return;
+    }
+
+    if (!shim_instance_accepts(inst) && !ctx->stopping) {
+        /* served its max_requests just now, and they were all dropped */
+        shim_instance_available(inst);
+        return;
     }
 
     if (ctx->stopping) {
@@ -1108,6 +1238,8 @@ shim_instance_available(shim_instance_t *inst)
     inst->idle_since = ctx->loop.now;
     inst->reserved = 0;
 
+    /* off the open list, where its last call left it */
+    shim_queue_remove(&inst->avail);
     shim_queue_insert_head(&fn->idle, &inst->avail);
 
     if (fn->refs == 0) {
@@ -1203,18 +1335,88 @@ shim_instance_kill(shim_instance_t *inst, int status, const char *fmt, ...)
 
     r = inst->request;
 
-    if (r == NULL) {
+    if (r == NULL && inst->active == 0) {
         return;
     }
-
-    inst->request = NULL;
-    r->instance = NULL;
 
     va_start(args, fmt);
     vsnprintf(reason, sizeof(reason), fmt, args);
     va_end(args);
 
-    shim_request_fail(r, status, 0, "%s", reason);
+    if (r != NULL) {
+        inst->request = NULL;
+        r->instance = NULL;
+        shim_request_fail(r, status, 0, "%s", reason);
+    }
+
+    shim_instance_fail_calls(inst, status, reason);
+}
+
+
+static void
+shim_instance_fail_calls(shim_instance_t *inst, int status,
+    const char *reason)
+{
+    shim_request_t  *r;
+
+    while (!shim_queue_empty(&inst->calls)) {
+        r = shim_queue_data(shim_queue_head(&inst->calls), shim_request_t,
+                            call);
+
+        shim_queue_remove(&r->call);
+        inst->active--;
+        r->serving = 0;
+        r->instance = NULL;
+
+        shim_request_fail(r, status, 0, "%s", reason);
+    }
+}
+
+
+/*
+ * One call, of those an instance serves, ran out of time.  Alone, the
+ * instance is killed, as only that stops the call.  With others in flight
+ * it answers this one 504, takes no more, and is killed once the others
+ * are done: they are not failed for a neighbour's fault.
+ */
+void
+shim_instance_call_timeout(shim_request_t *r)
+{
+    shim_ctx_t       *ctx;
+    shim_instance_t  *inst;
+    shim_function_t  *fn;
+
+    inst = r->instance;
+    ctx = inst->ctx;
+    fn = inst->function;
+
+    inst->failure = SHIM_FAIL_TIMEOUT;
+
+    if (inst->active == 1) {
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                       SHIM_INST_FMT "timed out after %" PRIu64 " ms "
+                       "serving request %s, killed", SHIM_INST_ARGS(inst),
+                       fn->timeout, r->id);
+        shim_instance_kill(inst, 504, "function \"%s\" timed out after %"
+                           PRIu64 " ms", fn->name, fn->timeout);
+        return;
+    }
+
+    shim_queue_remove(&r->call);
+    inst->active--;
+    r->serving = 0;
+    r->instance = NULL;
+
+    inst->draining = 1;
+    shim_queue_remove(&inst->avail);
+
+    shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                   SHIM_INST_FMT "timed out after %" PRIu64 " ms serving "
+                   "request %s; killed once its %u other call(s) are done",
+                   SHIM_INST_ARGS(inst), fn->timeout, r->id, inst->active);
+
+    shim_request_fail(r, 504, 0, "function \"%s\" timed out after %"
+                      PRIu64 " ms", fn->name, fn->timeout);
 }
 
 
@@ -1223,7 +1425,6 @@ shim_instance_timer_handler(shim_timer_t *t)
 {
     uint64_t          idle;
     shim_ctx_t       *ctx;
-    shim_request_t   *r;
     shim_instance_t  *inst;
     shim_function_t  *fn;
 
@@ -1243,15 +1444,7 @@ shim_instance_timer_handler(shim_timer_t *t)
         break;
 
     case SHIM_INSTANCE_BUSY:
-        r = inst->request;
-
-        shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
-                       SHIM_INST_FMT "timed out after %" PRIu64 " ms "
-                       "serving request %s, killed", SHIM_INST_ARGS(inst),
-                       fn->timeout, r ? r->id : "-");
-        inst->failure = SHIM_FAIL_TIMEOUT;
-        shim_instance_kill(inst, 504, "function \"%s\" timed out after %"
-                           PRIu64 " ms", fn->name, fn->timeout);
+        /* not armed: each call has its own timeout */
         break;
 
     case SHIM_INSTANCE_IDLE:
@@ -1379,7 +1572,7 @@ shim_instance_reap(shim_ctx_t *ctx)
 static void
 shim_instance_died(shim_instance_t *inst, int status)
 {
-    char              how[64], *name;
+    char              how[64], reason[128], *name;
     shim_ctx_t       *ctx;
     shim_request_t   *r;
     shim_function_t  *fn;
@@ -1464,20 +1657,31 @@ shim_instance_died(shim_instance_t *inst, int status)
                               inst->error ? inst->error : how);
         }
 
-    } else if (r != NULL) {
-        shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
-                       SHIM_INST_FMT "died: %s while serving request %s",
-                       SHIM_INST_ARGS(inst), how, r->id);
+    } else if (inst->active > 0) {
+        r = shim_queue_data(shim_queue_head(&inst->calls), shim_request_t,
+                            call);
 
-        inst->request = NULL;
-        r->instance = NULL;
-        shim_request_fail(r, 502, 0, "instance %" PRIu64 " died: %s",
-                          inst->id, how);
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                       SHIM_INST_FMT "died: %s while serving request %s%s",
+                       SHIM_INST_ARGS(inst), how, r->id,
+                       inst->active > 1 ? " and others" : "");
+
+        snprintf(reason, sizeof(reason), "instance %" PRIu64 " died: %s",
+                 inst->id, how);
+        shim_instance_fail_calls(inst, 502, reason);
 
     } else {
         shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
                        SHIM_INST_FMT "died while idle: %s",
                        SHIM_INST_ARGS(inst), how);
+    }
+
+    /* asked to quit, it may still have had calls: none outlives it */
+
+    if (inst->active > 0) {
+        snprintf(reason, sizeof(reason), "instance %" PRIu64 " ended: %s",
+                 inst->id, how);
+        shim_instance_fail_calls(inst, 502, reason);
     }
 
     shim_instance_free(inst);
@@ -1508,6 +1712,29 @@ shim_instance_free(shim_instance_t *inst)
 
     free(inst->error);
     free(inst);
+}
+
+
+unsigned
+shim_function_starting_room(shim_function_t *fn)
+{
+    unsigned       n;
+    shim_queue_t  *q;
+
+    if (fn->concurrency < 2) {
+        return 0;
+    }
+
+    n = 0;
+
+    for (q = shim_queue_head(&fn->pending);
+         q != shim_queue_sentinel(&fn->pending);
+         q = shim_queue_next(q))
+    {
+        n += fn->concurrency - 1;
+    }
+
+    return n;
 }
 
 
@@ -1726,7 +1953,10 @@ shim_instance_code_changed(shim_ctx_t *ctx, shim_function_t *fn)
         idle++;
     }
 
-    /* busy and starting ones quit when they next become available */
+    /*
+     * busy and starting ones quit when they next become available; busy
+     * ones with room take no new call meanwhile
+     */
 
     busy = 0;
 
@@ -1736,9 +1966,11 @@ shim_instance_code_changed(shim_ctx_t *ctx, shim_function_t *fn)
     {
         inst = shim_queue_data(q, shim_instance_t, flink);
 
-        if (inst->state == SHIM_INSTANCE_BUSY
-            || inst->state == SHIM_INSTANCE_STARTING)
-        {
+        if (inst->state == SHIM_INSTANCE_BUSY) {
+            shim_queue_remove(&inst->avail);
+            busy++;
+
+        } else if (inst->state == SHIM_INSTANCE_STARTING) {
             busy++;
         }
     }

@@ -21,7 +21,8 @@
 typedef enum {
     SHIM_INSTANCE_STARTING = 0,          /* LOAD sent, waiting for READY */
     SHIM_INSTANCE_IDLE,
-    SHIM_INSTANCE_BUSY,                  /* serving, waiting for DONE */
+    SHIM_INSTANCE_BUSY,                  /* serving calls, each waiting for
+                                            its DONE */
     SHIM_INSTANCE_QUITTING               /* QUIT sent or killed */
 } shim_instance_state_e;
 
@@ -30,8 +31,8 @@ struct shim_instance_s {
     shim_ctx_t          *ctx;
     shim_queue_t         link;            /* ctx->instances */
     shim_queue_t         flink;           /* function->instances */
-    shim_queue_t         avail;           /* function->idle, ->spare or
-                                             ->pending */
+    shim_queue_t         avail;           /* function->idle, ->spare,
+                                             ->pending or ->open */
 
     shim_function_t     *function;
     uint64_t             id;
@@ -39,9 +40,11 @@ struct shim_instance_s {
     shim_instance_state_e  state;
 
     shim_event_t         channel;
-    shim_timer_t         timer;           /* per state: start, invocation,
-                                             idle, quit grace */
-    shim_request_t      *request;
+    shim_timer_t         timer;           /* per state: start, idle, quit
+                                             grace (calls have their own) */
+    shim_request_t      *request;         /* the one it starts for */
+    shim_queue_t         calls;           /* requests it serves */
+    unsigned             active;          /* how many */
 
     uint64_t             started;         /* us */
     uint64_t             idle_since;      /* us */
@@ -62,6 +65,8 @@ struct shim_instance_s {
     unsigned             killed:1;
     unsigned             reserved:1;      /* idle, kept by min_instances */
     unsigned             exited:1;
+    unsigned             draining:1;      /* a call timed out: no more */
+    unsigned             refilled:1;      /* its pool was refilled */
     unsigned             filtered:1;      /* sent its runtime's FILTER */
 };
 
@@ -69,8 +74,16 @@ struct shim_instance_s {
 extern const char  *shim_layer_names[SHIM_LAYERS];
 
 
-/* a warm instance for r, or NULL; a spare starting one is bound to r */
+/*
+ * a warm instance for r, or NULL: one busy with room to spare first (the
+ * point of concurrency is fewer instances), else an idle one
+ */
+shim_instance_t *shim_instance_get_warm(shim_function_t *fn);
+
+/* an idle instance, off the idle list and its timer, or NULL */
 shim_instance_t *shim_instance_get_idle(shim_function_t *fn);
+
+/* a spare starting one is bound to r */
 int shim_instance_bind_spare(shim_function_t *fn, shim_request_t *r);
 
 /* cold start for r (r may be NULL: a spare) */
@@ -84,8 +97,11 @@ const char *shim_instance_start_error(shim_ctx_t *ctx, int err);
 int shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r,
     int cold);
 
-/* serves the next waiting request, or goes idle */
+/* serves the next waiting requests while it has room, or goes idle */
 void shim_instance_available(shim_instance_t *inst);
+
+/* the timeout of a call r that an instance serves */
+void shim_instance_call_timeout(shim_request_t *r);
 
 /* r, bound to a starting instance, went away */
 void shim_instance_unbind(shim_request_t *r);
@@ -95,6 +111,12 @@ void shim_instance_reap(shim_ctx_t *ctx);
 
 /* the version lost its last registrant: idle instances go */
 void shim_instance_retire(shim_ctx_t *ctx, shim_function_t *fn);
+
+/*
+ * calls that the instances starting for a request can take beyond that
+ * request, once ready (concurrency)
+ */
+unsigned shim_function_starting_room(shim_function_t *fn);
 
 /* instances that are not quitting: the ones min_instances counts */
 unsigned shim_function_live(shim_function_t *fn);

@@ -239,8 +239,11 @@ shim_output_emit(shim_instance_t *inst, unsigned stream, const char *data,
 
     line[len] = '\0';
 
-    rid = (inst->state == SHIM_INSTANCE_BUSY && inst->request != NULL)
-          ? inst->request->id : NULL;
+    /* with several calls in flight a line belongs to none of them */
+    rid = (inst->active == 1)
+          ? shim_queue_data(shim_queue_head(&inst->calls), shim_request_t,
+                            call)->id
+          : NULL;
     name = shim_output_streams[stream];
 
     switch (fn->output) {

@@ -69,6 +69,7 @@ shim_request_start(shim_ctx_t *ctx, int fd, uint8_t *payload, size_t len)
     r->arrived = shim_time_now();
 
     shim_queue_init(&r->queue);
+    shim_queue_init(&r->call);
     shim_event_init(&r->ev, fd, shim_request_peer_handler, r);
 
     fn = shim_function_find(&ctx->functions, name, version);
@@ -212,7 +213,7 @@ shim_request_route(shim_request_t *r)
     ctx = r->ctx;
     fn = r->function;
 
-    inst = shim_instance_get_idle(fn);
+    inst = shim_instance_get_warm(fn);
 
     if (inst != NULL) {
         if (shim_instance_dispatch(inst, r, 0) == 1) {
@@ -233,6 +234,28 @@ shim_request_route(shim_request_t *r)
         }
 
         shim_function_prewarm(ctx, fn);
+
+        return;
+    }
+
+    /*
+     * With concurrency, an instance already starting for a request takes
+     * more once it is ready: waiting for it beats starting another.
+     */
+
+    if (shim_function_starting_room(fn) > fn->nwaiting) {
+        if (shim_request_watch(r) != 0) {
+            shim_request_fail(r, 502, 0, "cannot watch the connection");
+            return;
+        }
+
+        shim_queue_insert_tail(&fn->waiting, &r->queue);
+        r->queued = 1;
+        fn->nwaiting++;
+
+        if (fn->queue_timeout > 0) {
+            shim_timer_add(&ctx->loop, &r->timer, fn->queue_timeout);
+        }
 
         return;
     }
@@ -363,6 +386,11 @@ shim_request_timer_handler(shim_timer_t *t)
 
     r = t->data;
     ctx = r->ctx;
+
+    if (r->serving) {
+        shim_instance_call_timeout(r);
+        return;
+    }
 
     if (r->function == NULL) {
         shim_log_error(&ctx->log, SHIM_LOG_WARN, 0,

@@ -24,7 +24,10 @@ struct shim_request_s {
     shim_event_t         ev;              /* the nginx connection */
     shim_function_t     *function;
     shim_instance_t     *instance;        /* starting for it, or serving it */
-    shim_timer_t         timer;           /* queue timeout */
+    shim_queue_t         call;            /* instance->calls, serving */
+    unsigned             serving:1;
+    shim_timer_t         timer;           /* queue timeout, then the call's
+                                             timeout */
 
     /* set while the request waits for its function to be registered */
     char                *want_name;

@@ -42,6 +42,7 @@ typedef struct {
     unsigned             busy;
     unsigned             reserved;
     unsigned             prewarmed;
+    unsigned             in_flight;       /* calls being served */
     unsigned             nsamples;
     uint32_t             p50;
     uint32_t             p90;
@@ -313,6 +314,8 @@ shim_status_collect(shim_function_t *fn, shim_status_fn_t *s)
             /* quitting: on its way out, no longer capacity */
             break;
         }
+
+        s->in_flight += inst->active;
     }
 
     n = fn->stats.ncold;
@@ -393,7 +396,7 @@ shim_status_json(shim_ctx_t *ctx, shim_function_t **fns, size_t n)
                                fn->stats.cold_by_layer[SHIM_LAYER_NONE]);
 
         f = json_pack("{s:s, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:I},"
-                      " s:I, s:I, s:I, s:I, s:o*, s:o*, s:o*}",
+                      " s:I, s:I, s:I, s:I, s:I, s:I, s:o*, s:o*, s:o*}",
                       "name", fn->name,
                       "version", fn->version,
                       "registered", fn->refs > 0,
@@ -403,6 +406,8 @@ shim_status_json(shim_ctx_t *ctx, shim_function_t **fns, size_t n)
                         "busy", (json_int_t) s.busy,
                         "reserved", (json_int_t) s.reserved,
                         "prewarmed", (json_int_t) s.prewarmed,
+                      "concurrency", (json_int_t) fn->concurrency,
+                      "in_flight", (json_int_t) s.in_flight,
                       "queue_length", (json_int_t) fn->nwaiting,
                       "calls", (json_int_t) fn->stats.calls,
                       "cold_starts", (json_int_t) fn->stats.cold_starts,
@@ -517,6 +522,17 @@ shim_status_prometheus(shim_text_t *t, shim_ctx_t *ctx,
             shim_text_printf(t, ",state=\"%s\"} %u\n", shim_state_names[k],
                              counts[k]);
         }
+    }
+
+    shim_text_printf(t, "# HELP faas_calls_in_flight Calls being served."
+                     "\n# TYPE faas_calls_in_flight gauge\n");
+
+    for (i = 0; i < n; i++) {
+        shim_status_collect(fns[i], &s);
+
+        shim_text_printf(t, "faas_calls_in_flight");
+        shim_text_labels(t, fns[i]);
+        shim_text_printf(t, "} %u\n", s.in_flight);
     }
 
     shim_text_printf(t, "# HELP faas_queue_length Calls waiting for an "

@@ -87,6 +87,7 @@ test_parse_defaults(void **state)
     assert_int_equal(fn->min_instances, 0);
     assert_int_equal(fn->prewarm, 0);
     assert_int_equal(fn->max_requests, 0);
+    assert_int_equal(fn->concurrency, 1);
     assert_int_equal(fn->overload_status, 503);
     assert_int_equal(json_array_size(fn->env), 0);
 
@@ -104,13 +105,14 @@ test_parse_capacity(void **state)
 
     fn = parse(DEF(",\"max_instances\":4,\"min_instances\":4,"
                    "\"prewarm\":4,\"max_requests\":3,"
-                   "\"overload_status\":429"),
+                   "\"concurrency\":16,\"overload_status\":429"),
                err, sizeof(err));
     assert_non_null(fn);
 
     assert_int_equal(fn->min_instances, 4);
     assert_int_equal(fn->prewarm, 4);
     assert_int_equal(fn->max_requests, 3);
+    assert_int_equal(fn->concurrency, 16);
     assert_int_equal(fn->overload_status, 429);
 
     shim_function_free(fn);
@@ -281,6 +283,8 @@ test_parse_invalid(void **state)
           "\"prewarm\" must be from 0 to 2" },
         { DEF(",\"prewarm\":-1"), "\"prewarm\"" },
         { DEF(",\"max_requests\":-1"), "\"max_requests\"" },
+        { DEF(",\"concurrency\":0"), "\"concurrency\" must be from 1" },
+        { DEF(",\"concurrency\":1001"), "to 1000" },
         { DEF(",\"overload_status\":500"), "\"overload_status\"" },
         { DEF(",\"overload_status\":\"429\""), "\"overload_status\"" },
         { DEF(",\"env\":{}"), "\"env\" must be an array" },
