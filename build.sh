@@ -12,6 +12,8 @@
 #                         for the FastCGI baseline)
 #   ./build.sh soak       resource-hygiene soak, SOAK_CALLS (100000) calls
 #                         (bench/soak.sh; minutes: not part of test)
+#   ./build.sh scale      1,000 functions, 200 warm instances, bursts of 500
+#                         calls (bench/scale.sh; minutes: not part of test)
 #   ./build.sh deps       install missing Debian packages only
 #   ./build.sh clean      remove build/
 #
@@ -147,6 +149,7 @@ case "${1:-build}" in
     bench)      build_all; deps php-fpm
                 exec "$TOP/bench/run.sh" "$BUILD" ;;
     soak)       build_all; exec "$TOP/bench/soak.sh" "$BUILD" ;;
-    -h|--help|help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' ;;
+    scale)      build_all; exec "$TOP/bench/scale.sh" "$BUILD" ;;
+    -h|--help|help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' ;;
     *)          die "unknown command '$1' (try ./build.sh help)" ;;
 esac
