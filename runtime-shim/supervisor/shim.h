@@ -110,6 +110,8 @@ struct shim_ctx_s {
     unsigned             ninstances;
 
     uint64_t             last_instance_id;
+    uint64_t             spawned;          /* processes started: a clone()
+                                              costs milliseconds here */
 
     unsigned             stopping:1;
     unsigned             pid_file_written:1;

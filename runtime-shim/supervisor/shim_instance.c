@@ -32,7 +32,7 @@ static int shim_instance_load(shim_instance_t *inst);
 static char **shim_instance_environment(shim_instance_t *inst);
 static void shim_instance_channel_handler(shim_event_t *ev,
     uint32_t revents);
-static void shim_instance_read(shim_instance_t *inst);
+static void shim_instance_read(shim_instance_t *inst, int all);
 static int shim_instance_frame(shim_instance_t *inst,
     faas_frame_header_t *frame, const uint8_t *payload);
 static void shim_instance_ready(shim_instance_t *inst,
@@ -769,12 +769,13 @@ shim_instance_channel_handler(shim_event_t *ev, uint32_t revents)
 {
     (void) revents;
 
-    shim_instance_read(ev->data);
+    /* level-triggered: a packet more is another wake-up, not an EAGAIN */
+    shim_instance_read(ev->data, 0);
 }
 
 
 static void
-shim_instance_read(shim_instance_t *inst)
+shim_instance_read(shim_instance_t *inst, int all)
 {
     ssize_t               n;
     shim_ctx_t           *ctx;
@@ -862,6 +863,10 @@ shim_instance_read(shim_instance_t *inst)
             if (shim_instance_frame(inst, &frame, payload) != 0) {
                 return;
             }
+        }
+
+        if (!all) {
+            return;
         }
     }
 }
@@ -1584,7 +1589,7 @@ shim_instance_died(shim_instance_t *inst, int status)
 
     /* its last lines, then what it said: DONE for the request, or ERROR */
     shim_output_drain(inst);
-    shim_instance_read(inst);
+    shim_instance_read(inst, 1);
     shim_instance_close_channel(inst);
 
     shim_process_status(status, how, sizeof(how));

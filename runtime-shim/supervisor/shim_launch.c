@@ -115,6 +115,7 @@ shim_launch(shim_ctx_t *ctx, const shim_launch_t *l, shim_child_t *c,
     c->started = shim_time_now();
 
     pid = shim_process_spawn(&sp, err);
+    ctx->spawned++;
 
     if (pid == -1) {
         what = "spawning";

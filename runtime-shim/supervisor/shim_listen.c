@@ -209,18 +209,28 @@ shim_listen_close(shim_ctx_t *ctx)
 }
 
 
+/*
+ * Accepts and serves what waits, but only until one connection has made
+ * the supervisor start a process (a cold start's clone() is milliseconds
+ * of its CPU) or a batch is done: the listening socket is level-triggered,
+ * so the rest come at the next wake-up, after the READY, DONE and status
+ * requests that arrived meanwhile.  A burst of cold calls otherwise holds
+ * every answer until the last instance has been started.
+ */
 static void
 shim_listen_handler(shim_event_t *ev, uint32_t revents)
 {
-    int           fd;
+    int           fd, n;
+    uint64_t      spawned;
     shim_ctx_t   *ctx;
     shim_conn_t  *c;
 
     (void) revents;
 
     ctx = ev->data;
+    spawned = ctx->spawned;
 
-    for ( ;; ) {
+    for (n = 0; n < SHIM_ACCEPT_BATCH && ctx->spawned == spawned; n++) {
         fd = accept4(ctx->listen_fd, NULL, NULL,
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -266,16 +276,11 @@ shim_listen_handler(shim_event_t *ev, uint32_t revents)
         c->ev.deferred = 1;
         shim_queue_insert_tail(&ctx->conns, &c->link);
 
-        if (shim_event_set(&ctx->loop, &c->ev, EPOLLIN) != 0) {
-            shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
-                           "dropping connection: epoll_ctl() failed");
-            shim_conn_free(c, 1);
-            continue;
-        }
-
-        shim_timer_add(&ctx->loop, &c->timer, SHIM_FIRST_FRAME_TIMEOUT);
-
-        /* nginx writes right after connecting: the frame is often there */
+        /*
+         * nginx writes right after connecting: the frame is usually there,
+         * and the connection is served without ever entering epoll (two
+         * epoll_ctl() calls fewer per request)
+         */
         shim_conn_read_handler(&c->ev, EPOLLIN);
     }
 }
@@ -317,6 +322,20 @@ shim_conn_read_handler(shim_event_t *ev, uint32_t revents)
     switch (rc) {
 
     case SHIM_FRAME_READ_AGAIN:
+        if (c->ev.events != 0) {
+            return;
+        }
+
+        /* the first read after accept() found nothing yet: wait for it */
+
+        if (shim_event_set(&ctx->loop, &c->ev, EPOLLIN) != 0) {
+            shim_log_error(&ctx->log, SHIM_LOG_ERROR, errno,
+                           "dropping connection: epoll_ctl() failed");
+            shim_conn_free(c, 1);
+            return;
+        }
+
+        shim_timer_add(&ctx->loop, &c->timer, SHIM_FIRST_FRAME_TIMEOUT);
         return;
 
     case SHIM_FRAME_READ_EOF:

@@ -9,6 +9,7 @@
 
 #define SHIM_FIRST_FRAME_TIMEOUT  5000     /* ms */
 #define SHIM_ACCEPT_RETRY         100      /* ms, after EMFILE and the like */
+#define SHIM_ACCEPT_BATCH         64       /* connections per wake-up */
 
 
 int shim_listen_open(shim_ctx_t *ctx);

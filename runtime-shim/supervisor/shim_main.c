@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -540,7 +541,9 @@ static int
 shim_init(shim_ctx_t *ctx)
 {
     int            n;
+    rlim_t         soft;
     uint64_t       start, compiled;
+    struct rlimit  rl;
 
     ctx->listen_fd = -1;
     ctx->signal_fd = -1;
@@ -652,6 +655,29 @@ shim_init(shim_ctx_t *ctx)
     if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1) {
         shim_log_error(&ctx->log, SHIM_LOG_WARN, errno,
                        "prctl(PR_SET_CHILD_SUBREAPER) failed");
+    }
+
+    /*
+     * Every instance holds three descriptors here and every request one
+     * or two: the usual soft limit of 1024 runs out at a few hundred
+     * instances, the hard one (what LimitNOFILE= or ulimit -Hn allow) is
+     * the limit meant.  Instances get their own, lower, limit.
+     */
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        soft = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+
+        if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+            shim_log_error(&ctx->log, SHIM_LOG_WARN, errno,
+                           "cannot raise the open files limit from %llu",
+                           (unsigned long long) soft);
+        } else {
+            shim_log_error(&ctx->log, SHIM_LOG_INFO, 0,
+                           "open files limit raised from %llu to %llu",
+                           (unsigned long long) soft,
+                           (unsigned long long) rl.rlim_cur);
+        }
     }
 
     if (shim_listen_open(ctx) != 0) {

@@ -180,6 +180,15 @@ shim_output_read(shim_output_t *o, size_t max)
                 p++;
             }
         }
+
+        /*
+         * A pipe gives all it holds: a short read emptied it, and what
+         * comes later wakes epoll again (no read() just for EAGAIN).
+         */
+
+        if ((size_t) rc < sizeof(buf)) {
+            return 0;
+        }
     }
 
     return 0;
