@@ -1,6 +1,7 @@
-# The runtimes' seccomp allowlists on pooled processes: a pooled runtime,
-# and a runtime started in a pooled sandbox, get the FILTER with their LOAD
-# like a fresh instance (docs/security.md).  Each block proves where its
+# The runtimes' seccomp allowlists on pooled processes: a pooled runtime
+# gets its FILTER alone and loads it while it waits for LOAD, a runtime
+# started in a pooled sandbox gets it with its LOAD like a fresh instance
+# (docs/security.md).  Each block proves where its
 # instance came from ($faas_layer) and that the list is in force (a child's
 # execve() dies of SIGSYS, 31), or not with "seccomp base".
 #
@@ -83,6 +84,17 @@ sub pools_ready {
     }, 10, 0.05);
 }
 
+# the seccomp filters a process runs under, from /proc/PID/status
+sub filters {
+    my $pid = shift;
+
+    open my $in, '<', "/proc/$pid/status" or return -1;
+    my ($n) = map { /^Seccomp_filters:\s+(\d+)/ ? $1 : () } <$in>;
+    close $in;
+
+    return $n // -1;
+}
+
 if (FaasTest::faas_supervisor_log() !~ /sandbox on/) {
     plan(skip_all => 'the supervisor runs with --sandbox off (not root?)');
 } else {
@@ -112,6 +124,37 @@ run_tests();
 
 __DATA__
 
+=== TEST 0: the pooled runtimes run under their list before any call
+--- init
+Test::More::ok(main::pools_ready(), "TEST 0: the pools are full");
+my $sup = FaasTest::faas_supervisor_pid();
+my $own = main::filters($sup);
+my (@runtimes, @sandboxes);
+# a runtime reads its FILTER once its interpreter is up: wait for that
+FaasTest::faas_wait_for(sub {
+    my $t = FaasTest::proc_table();
+    (@runtimes, @sandboxes) = ();
+    for my $pid (grep { $t->{$_}{ppid} == $sup } keys %$t) {
+        my $n = main::filters($pid);
+        if ($t->{$pid}{comm} =~ /^faas-supervisor/) {
+            push @sandboxes, $n - $own;
+        } else {
+            push @runtimes, "$t->{$pid}{comm}:" . ($n - $own);
+        }
+    }
+    return scalar(grep { /:2$/ } @runtimes) == 3;
+}, 10, 0.05);
+Test::More::is(scalar @runtimes, 3, "TEST 0: three pooled runtimes (@runtimes)");
+Test::More::is(scalar(grep { /:2$/ } @runtimes), 3,
+               "TEST 0: each under the base filter and its list (@runtimes)");
+# it waits for EXEC before its uid drop and its filter (security.md)
+Test::More::is("@sandboxes", '0', 'TEST 0: the pooled sandbox under none yet');
+--- request
+GET /status
+--- error_code: 200
+
+
+
 === TEST 1: C, from the pooled C runtime: under the list
 --- request
 GET /?fn=c_true
@@ -124,11 +167,11 @@ true: signal 31
 
 
 
-=== TEST 2: C, from the pooled C runtime, "seccomp base": no list
+=== TEST 2: C, "seccomp base": not from the pooled runtime (it runs under the list), from the pooled sandbox: no list
 --- request
 GET /?fn=c_true_base
 --- response_headers
-X-Layer: runtime
+X-Layer: sandbox
 --- response_body
 true: exit 0
 --- no_error_log

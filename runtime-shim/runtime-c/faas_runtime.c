@@ -212,30 +212,43 @@ faas_rt_load(faas_rt_t *rt)
     const uint8_t        *pos, *last, *payload, *filter;
     faas_frame_header_t   frame;
 
-    n = faas_rt_recv(rt, &fd);
-
-    if (n <= 0) {
-        exit(n == 0 ? 0 : 1);
-    }
-
-    if (fd != -1) {
-        close(fd);
-    }
-
-    pos = rt->packet;
-    last = rt->packet + n;
-
-    rc = faas_rt_frame(&pos, last, &frame, &payload);
-
-    /* in a sandbox, the runtime's seccomp allowlist comes first */
-
     filter = NULL;
     filter_len = 0;
 
-    if (rc == 0 && frame.type == FAAS_FRAME_FILTER) {
-        filter = payload;
-        filter_len = frame.length;
+    for ( ;; ) {
+        n = faas_rt_recv(rt, &fd);
+
+        if (n <= 0) {
+            exit(n == 0 ? 0 : 1);
+        }
+
+        if (fd != -1) {
+            close(fd);
+        }
+
+        pos = rt->packet;
+        last = rt->packet + n;
+
         rc = faas_rt_frame(&pos, last, &frame, &payload);
+
+        /* in a sandbox, the runtime's seccomp allowlist comes first */
+
+        if (rc != 0 || frame.type != FAAS_FRAME_FILTER) {
+            break;
+        }
+
+        if (pos < last) {
+            filter = payload;
+            filter_len = frame.length;
+            rc = faas_rt_frame(&pos, last, &frame, &payload);
+            break;
+        }
+
+        /* alone: a pooled runtime, to load it while it waits for LOAD */
+
+        if (faas_rt_seccomp(payload, frame.length, err, sizeof(err)) != 0) {
+            faas_rt_load_failed("%s", err);
+        }
     }
 
     if (rc != 0 || frame.type != FAAS_FRAME_LOAD) {

@@ -129,17 +129,34 @@ async function main() {
 
 
 async function load() {
-    const msg = faas.recv(CHANNEL);
+    let frames;
 
-    if (msg === null) {
-        process.exit(0);
+    for (;;) {
+        const msg = faas.recv(CHANNEL);
+
+        if (msg === null) {
+            process.exit(0);
+        }
+
+        if (msg.fd !== -1) {
+            faas.close(msg.fd);
+        }
+
+        frames = parse(msg.packet);
+
+        // FILTER alone: a pooled runtime loads it while it waits for LOAD
+        if (frames === null || frames.length !== 1
+            || frames[0].type !== FILTER)
+        {
+            break;
+        }
+
+        try {
+            faas.seccomp(frames[0].payload);
+        } catch (err) {
+            await loadFailed(err.message);
+        }
     }
-
-    if (msg.fd !== -1) {
-        faas.close(msg.fd);
-    }
-
-    const frames = parse(msg.packet);
 
     // in a sandbox, the runtime's seccomp allowlist comes first
     const filter = frames !== null && frames.length > 1

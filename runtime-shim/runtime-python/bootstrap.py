@@ -225,15 +225,25 @@ def packet_frames(packet):
 # -- LOAD ---------------------------------------------------------------------
 
 def load(chan, fn):
-    packet, fd = chan.recv(fn)
+    while True:
+        packet, fd = chan.recv(fn)
 
-    if len(packet) == 0:
-        os._exit(0)
+        if len(packet) == 0:
+            os._exit(0)
 
-    if fd != -1:
-        os.close(fd)
+        if fd != -1:
+            os.close(fd)
 
-    frames = packet_frames(packet)
+        frames = packet_frames(packet)
+
+        # FILTER alone: a pooled runtime loads it while it waits for LOAD
+        if not frames or len(frames) != 1 or frames[0][0] != FRAME_FILTER:
+            break
+
+        try:
+            load_filter(frames[0][1])
+        except LoadError as e:
+            load_failed(chan, fn, str(e))
 
     # in a sandbox, the runtime's seccomp allowlist comes first
     program = None

@@ -367,6 +367,7 @@ shim_instance_adopt(shim_instance_t *inst, shim_stem_t *stem)
 
     inst->layer = stem->pool->runtime ? SHIM_LAYER_RUNTIME
                                       : SHIM_LAYER_SANDBOX;
+    inst->prefiltered = stem->filtered;
 
     shim_instance_take_child(inst, &stem->child);
 
@@ -487,6 +488,13 @@ shim_instance_load(shim_instance_t *inst)
 
     if (ctx->conf.sandbox && !fn->seccomp_base) {
         profile = shim_seccomp_profile(ctx->seccomp_profiles, fn->runtime);
+    }
+
+    /* a pooled runtime loaded it while it waited: READY still checks */
+
+    if (profile != NULL && inst->prefiltered) {
+        inst->filtered = 1;
+        profile = NULL;
     }
 
     if (profile == NULL) {

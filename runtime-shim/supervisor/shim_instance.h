@@ -68,6 +68,7 @@ struct shim_instance_s {
     unsigned             draining:1;      /* a call timed out: no more */
     unsigned             refilled:1;      /* its pool was refilled */
     unsigned             filtered:1;      /* sent its runtime's FILTER */
+    unsigned             prefiltered:1;   /* got it in its pool */
 };
 
 

@@ -59,6 +59,7 @@ typedef struct {
     uid_t                uid;             /* a runtime runs as */
     gid_t                gid;
     shim_child_t         child;
+    unsigned             filtered:1;      /* runs under its allowlist */
 } shim_stem_t;
 
 
