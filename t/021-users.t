@@ -13,7 +13,6 @@ use FaasTest '--uid-range', '200000-265535', '--allow-user', 'daemon',
              '--allow-group', 'nogroup', '--pool', 'sandbox=1',
              '--pool', 'c=1', '--pool', 'python3=1';
 use File::Copy ();
-use JSON::PP ();
 use Math::BigInt;
 use Test::Nginx::Socket;
 
@@ -127,28 +126,17 @@ our $Config = <<'_EOC_';
     }
 _EOC_
 
-sub status {
-    my ($st, $h, $body) = FaasTest::faas_http(GET => '/status');
-
-    return undef if $st != 200;
-
-    return eval { JSON::PP::decode_json($body) };
-}
-
 sub pools_ready {
     return FaasTest::faas_wait_for(sub {
-        my $s = main::status() or return 0;
+        my $s = FaasTest::faas_status() or return 0;
         my $p = $s->{pools};
         $p->{sandbox}{ready} == 1 && $p->{c}{ready} == 1
             && $p->{python3}{ready} == 1
     }, 10, 0.05);
 }
 
-if (FaasTest::faas_supervisor_log() !~ /sandbox on/) {
-    plan(skip_all => 'the supervisor runs with --sandbox off (not root?)');
-} else {
-    plan('no_plan');
-}
+FaasTest::faas_require_sandbox();
+plan('no_plan');
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -317,7 +305,7 @@ GET /status
 qr/"name": "ida",.*"uid": $main::Uid{ida},\s+"gid": $main::Uid{ida}/s
 --- error_code: 200
 --- init
-my $s = main::status();
+my $s = FaasTest::faas_status();
 my %f = map { $_->{name} => $_ } @{ $s->{functions} };
 Test::More::is($f{iduser}{uid}, 1, "TEST 12: iduser: uid 1");
 Test::More::is($f{idgroup}{gid}, 65534, "TEST 12: idgroup: gid 65534");

@@ -64,11 +64,8 @@ our $Config = <<'_EOC_';
     }
 _EOC_
 
-if (FaasTest::faas_supervisor_log() !~ /sandbox on/) {
-    plan(skip_all => 'the supervisor runs with --sandbox off (not root?)');
-} else {
-    plan('no_plan');
-}
+FaasTest::faas_require_sandbox();
+plan('no_plan');
 
 add_block_preprocessor(sub {
     my $block = shift;

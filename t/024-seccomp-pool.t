@@ -11,7 +11,6 @@
 use lib 't/lib';
 use FaasTest '--pool', 'sandbox=1', '--pool', 'c=1', '--pool', 'python3=1',
              '--pool', 'nodejs=1';
-use JSON::PP ();
 use Test::Nginx::Socket;
 
 our $HttpConfig = <<'_EOC_';
@@ -66,18 +65,10 @@ our $Config = <<'_EOC_';
     }
 _EOC_
 
-sub status {
-    my ($st, $h, $body) = FaasTest::faas_http(GET => '/status');
-
-    return undef if $st != 200;
-
-    return eval { JSON::PP::decode_json($body) };
-}
-
 # every pool full again
 sub pools_ready {
     return FaasTest::faas_wait_for(sub {
-        my $s = main::status() or return 0;
+        my $s = FaasTest::faas_status() or return 0;
         my $p = $s->{pools};
         $p->{sandbox}{ready} == 1 && $p->{c}{ready} == 1
             && $p->{python3}{ready} == 1 && $p->{nodejs}{ready} == 1
@@ -85,7 +76,7 @@ sub pools_ready {
 }
 
 # the seccomp filters a process runs under, from /proc/PID/status
-sub filters {
+sub seccomp_filters {
     my $pid = shift;
 
     open my $in, '<', "/proc/$pid/status" or return -1;
@@ -95,11 +86,8 @@ sub filters {
     return $n // -1;
 }
 
-if (FaasTest::faas_supervisor_log() !~ /sandbox on/) {
-    plan(skip_all => 'the supervisor runs with --sandbox off (not root?)');
-} else {
-    plan('no_plan');
-}
+FaasTest::faas_require_sandbox();
+plan('no_plan');
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -128,14 +116,14 @@ __DATA__
 --- init
 Test::More::ok(main::pools_ready(), "TEST 0: the pools are full");
 my $sup = FaasTest::faas_supervisor_pid();
-my $own = main::filters($sup);
+my $own = main::seccomp_filters($sup);
 my (@runtimes, @sandboxes);
 # a runtime reads its FILTER once its interpreter is up: wait for that
 FaasTest::faas_wait_for(sub {
     my $t = FaasTest::proc_table();
     (@runtimes, @sandboxes) = ();
     for my $pid (grep { $t->{$_}{ppid} == $sup } keys %$t) {
-        my $n = main::filters($pid);
+        my $n = main::seccomp_filters($pid);
         if ($t->{$pid}{comm} =~ /^faas-supervisor/) {
             push @sandboxes, $n - $own;
         } else {

@@ -59,20 +59,6 @@ add_block_preprocessor(sub {
     }
 });
 
-# the status of one function, undef until it is registered
-sub status_of {
-    my $name = shift;
-    my ($st, $h, $body) = FaasTest::faas_http(GET => '/status');
-
-    return undef if $st != 200;
-
-    my $json = eval { JSON::PP::decode_json($body) } or return undef;
-
-    my ($fn) = grep { $_->{name} eq $name } @{ $json->{functions} };
-
-    return $fn;
-}
-
 # Parses the text exposition format: (TYPE by family, value by
 # "name{labels}", lines that do not parse).  Every sample must come after
 # the TYPE line of its family.
@@ -130,9 +116,9 @@ __DATA__
 --- config eval: $main::Config
 --- init
 FaasTest::faas_wait_for(sub {
-    my $s = main::status_of('spare');
-    main::status_of('hello') && main::status_of('crash')
-        && main::status_of('one') && $s && $s->{instances}{reserved} == 1
+    my $s = FaasTest::faas_function_status('spare');
+    (grep { FaasTest::faas_function_status($_) } qw(hello crash one)) == 3
+        && $s && $s->{instances}{reserved} == 1
 }, 3, 0.05);
 my @st = map { (FaasTest::faas_http(GET => '/?fn=hello'))[0] } 1 .. 3;
 Test::More::is("@st", "200 200 200", "TEST 1: three calls of hello");
@@ -143,7 +129,7 @@ Test::More::is((FaasTest::faas_http(GET => '/?fn=crash'))[0], 502,
                "TEST 1: the crash is a 502");
 # the crash is counted when the supervisor reaps the instance
 FaasTest::faas_wait_for(sub {
-    my $c = main::status_of('crash');
+    my $c = FaasTest::faas_function_status('crash');
     $c && $c->{errors}{crash} == 1
 }, 3, 0.05);
 my ($code, $h, $body) = FaasTest::faas_http(GET => '/status');
@@ -207,7 +193,8 @@ qr/\[error\].*faas: function "crash" failed/
 --- config eval: $main::Config
 --- init
 FaasTest::faas_wait_for(sub {
-    main::status_of('hello') && main::status_of('crash')
+    FaasTest::faas_function_status('hello')
+        && FaasTest::faas_function_status('crash')
 }, 3, 0.05);
 # the supervisor may still hold TEST 1's counters (same versions): deltas
 my ($code, $h, $before) = FaasTest::faas_http(GET => '/status?format=prometheus');

@@ -8,7 +8,6 @@
 
 use lib 't/lib';
 use FaasTest;
-use JSON::PP ();
 use Test::Nginx::Socket 'no_plan';
 
 our $HttpConfig = <<'_EOC_';
@@ -58,26 +57,12 @@ add_block_preprocessor(sub {
     }
 });
 
-# the status of one function, undef until it is registered
-sub status_of {
-    my $name = shift;
-    my ($st, $h, $body) = FaasTest::faas_http(GET => '/status');
-
-    return undef if $st != 200;
-
-    my $json = eval { JSON::PP::decode_json($body) } or return undef;
-
-    my ($fn) = grep { $_->{name} eq $name } @{ $json->{functions} };
-
-    return $fn;
-}
-
 # waits until the pool of fn holds n ready instances and none starts
 sub pool_ready {
     my ($fn, $n) = @_;
 
     FaasTest::faas_wait_for(sub {
-        my $s = main::status_of($fn);
+        my $s = FaasTest::faas_function_status($fn);
         $s && $s->{instances}{prewarmed} == $n
            && $s->{instances}{starting} == 0
     }, 5, 0.05);
@@ -108,7 +93,7 @@ my $two = FaasTest::faas_wait_for(sub {
 }, 5);
 Test::More::ok($two, "TEST 1: the pool refills: the served one and a new one");
 Test::More::ok(main::pool_ready('pool', 1), "TEST 1: the new one is ready");
-my $s = main::status_of('pool') // {};
+my $s = FaasTest::faas_function_status('pool') // {};
 Test::More::is($s->{instances}{idle}, 1, "TEST 1: the served one is idle");
 # the served instance is beyond the pool: idle_timeout reaps it
 my $reaped = FaasTest::faas_wait_for(sub {
@@ -164,17 +149,17 @@ Hello, world!
 --- init
 Test::More::ok(main::pool_ready('counted', 1), "TEST 3: the pool is ready");
 # the supervisor still holds TEST 2's counters (same versions): deltas
-my $s0 = main::status_of('counted') // {};
+my $s0 = FaasTest::faas_function_status('counted') // {};
 my ($st, $h) = FaasTest::faas_http(GET => '/?fn=counted');
 Test::More::is($h->{'x-prewarmed'}, 1, "TEST 3: served from the pool");
 # instances served in TEST 2 outlive that nginx (the retire grace) and,
 # idle and loaded, count toward the pool: ready is prewarmed or idle
 Test::More::ok(FaasTest::faas_wait_for(sub {
-    my $s = main::status_of('counted');
+    my $s = FaasTest::faas_function_status('counted');
     $s && $s->{instances}{prewarmed} + $s->{instances}{idle} >= 1
        && $s->{instances}{starting} == 0
 }, 5, 0.05), "TEST 3: the pool is full again");
-my $s1 = main::status_of('counted') // {};
+my $s1 = FaasTest::faas_function_status('counted') // {};
 Test::More::is($s1->{prewarm_hits} - $s0->{prewarm_hits}, 1,
                "TEST 3: one more prewarm hit");
 Test::More::is($s1->{calls} - $s0->{calls}, 1, "TEST 3: one more call");

@@ -7,8 +7,7 @@
 use lib 't/lib';
 use FaasTest '--pool', 'sandbox=1', '--pool', 'c=1', '--pool', 'python3=1',
              '--pool', 'nodejs=1';
-use JSON::PP ();
-use Test::Nginx::Socket 'no_plan';
+use Test::Nginx::Socket;
 
 our $HttpConfig = <<'_EOC_';
     faas_supervisor unix:$TEST_NGINX_FAAS_SOCKET;
@@ -92,18 +91,10 @@ add_block_preprocessor(sub {
     }
 });
 
-sub status {
-    my ($st, $h, $body) = FaasTest::faas_http(GET => '/status');
-
-    return undef if $st != 200;
-
-    return eval { JSON::PP::decode_json($body) };
-}
-
 # every pool full again
 sub pools_ready {
     return FaasTest::faas_wait_for(sub {
-        my $s = main::status() or return 0;
+        my $s = FaasTest::faas_status() or return 0;
         my $p = $s->{pools};
         $p->{sandbox}{ready} == 1 && $p->{c}{ready} == 1
             && $p->{python3}{ready} == 1 && $p->{nodejs}{ready} == 1
@@ -111,9 +102,8 @@ sub pools_ready {
 }
 
 # the escape check (TEST 7) is the sandbox's; the pools work without it
-if (FaasTest::faas_supervisor_log() !~ /sandbox on/) {
-    plan(skip_all => 'the supervisor runs with --sandbox off (not root?)');
-}
+FaasTest::faas_require_sandbox();
+plan('no_plan');
 
 no_shuffle();
 no_root_location();
@@ -207,7 +197,7 @@ X-Cold: 1
 === TEST 7: the function's own prewarm pool is the top layer
 --- init
 FaasTest::faas_wait_for(sub {
-    my $s = main::status() or return 0;
+    my $s = FaasTest::faas_status() or return 0;
     my ($f) = grep { $_->{name} eq 'prewarmed' } @{ $s->{functions} };
     $f && $f->{instances}{prewarmed} == 1
 }, 10, 0.05);
@@ -251,7 +241,7 @@ sandbox: code dir below /dev, /proc or /sys /proc/sys: EINVAL
 === TEST 10: faas_status counts the layers and the pools refill
 --- init
 Test::More::ok(main::pools_ready(), "TEST 10: every pool is full again");
-my $s = main::status();
+my $s = FaasTest::faas_status();
 my %f = map { $_->{name} => $_ } @{ $s->{functions} };
 Test::More::is($f{chello}{start_layers}{runtime}, 1, "TEST 10: chello: runtime");
 Test::More::is($f{pyhello}{start_layers}{runtime}, 1, "TEST 10: pyhello: runtime");

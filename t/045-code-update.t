@@ -6,7 +6,6 @@
 use lib 't/lib';
 use FaasTest;
 use File::Path qw(make_path);
-use JSON::PP ();
 use Time::HiRes ();
 use Test::Nginx::Socket 'no_plan';
 
@@ -81,17 +80,8 @@ add_block_preprocessor(sub {
     $block->set_value('config', $Config) if !defined $block->config;
 });
 
-sub status_of {
-    my $name = shift;
-    my ($st, $h, $body) = FaasTest::faas_http(GET => '/status');
-    my $json = eval { JSON::PP::decode_json($body) } or return undef;
-    my ($f) = grep { $_->{name} eq $name } @{ $json->{functions} };
-
-    return $f;
-}
-
 sub instances {
-    my $f = status_of('upd');
+    my $f = FaasTest::faas_function_status('upd');
 
     return $f ? $f->{instances} : undef;
 }
@@ -194,7 +184,7 @@ FaasTest::faas_http(GET => '/?fn=updc');
 my $deployed = 0;
 my @r = FaasTest::faas_http_parallel(3, '/?fn=updc&slow=1', on_tick => sub {
     return if $deployed;
-    my $f = main::status_of('updc') or return;
+    my $f = FaasTest::faas_function_status('updc') or return;
     if ($f->{in_flight} == 3) {
         main::deploy('v4');
         $deployed = 1;

@@ -6,7 +6,7 @@
 use lib 't/lib';
 use FaasTest '--pool', 'sandbox=3';
 use JSON::PP ();
-use Test::Nginx::Socket 'no_plan';
+use Test::Nginx::Socket;
 
 our $HttpConfig = <<'_EOC_';
     faas_supervisor unix:$TEST_NGINX_FAAS_SOCKET;
@@ -57,9 +57,8 @@ sub sandboxes_ready {
     }, 10, 0.05);
 }
 
-if (FaasTest::faas_supervisor_log() !~ /sandbox on/) {
-    plan(skip_all => 'the supervisor runs with --sandbox off (not root?)');
-}
+FaasTest::faas_require_sandbox();
+plan('no_plan');
 
 no_shuffle();
 no_root_location();

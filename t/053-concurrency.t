@@ -5,7 +5,6 @@
 
 use lib 't/lib';
 use FaasTest;
-use JSON::PP ();
 use Test::Nginx::Socket 'no_plan';
 
 our $HttpConfig = <<'_EOC_';
@@ -97,19 +96,6 @@ add_block_preprocessor(sub {
 });
 
 
-sub status_of {
-    my $name = shift;
-    my ($st, $h, $body) = FaasTest::faas_http(GET => '/status');
-
-    return undef if $st != 200;
-
-    my $json = eval { JSON::PP::decode_json($body) } or return undef;
-    my ($fn) = grep { $_->{name} eq $name } @{ $json->{functions} };
-
-    return $fn;
-}
-
-
 # $n parallel calls of $uri; returns (the results, the most calls the
 # status saw in flight at once, and the busy instances then)
 sub overlapped {
@@ -119,7 +105,7 @@ sub overlapped {
     my @res = FaasTest::faas_http_parallel($n, $uri, timeout => 30,
         on_tick => sub {
             return if $most >= $n;
-            my $s = status_of($fn) or return;
+            my $s = FaasTest::faas_function_status($fn) or return;
             if ($s->{in_flight} > $most) {
                 $most = $s->{in_flight};
                 $busy = $s->{instances}{busy};
@@ -134,7 +120,7 @@ sub check_overlap {
     my ($t, $fn, $uri, $body) = @_;
 
     FaasTest::faas_wait_for(sub {
-        my $s = status_of($fn);
+        my $s = FaasTest::faas_function_status($fn);
         return $s && $s->{concurrency} == 4;
     }, 5, 0.05);
 
@@ -163,7 +149,7 @@ __DATA__
 --- config eval: $main::Config
 --- init
 main::check_overlap('TEST 1', 'csleep', '/?fn=csleep&ms=1500', "slept 1500\n");
-my $s = main::status_of('csleep');
+my $s = FaasTest::faas_function_status('csleep');
 Test::More::is($s->{cold_starts}, 1, 'TEST 1: one cold start for four calls');
 Test::More::is($s->{in_flight}, 0, 'TEST 1: none in flight after');
 --- request
@@ -235,8 +221,8 @@ Test::More::is("@st", join(' ', (200) x 8), 'TEST 5: eight calls answered');
 Test::More::cmp_ok(scalar keys %inst, '<=', 2,
                    'TEST 5: on at most two instances ('
                    . join(',', sort keys %inst) . ')');
-Test::More::cmp_ok(main::status_of('burst')->{cold_starts}, '<=', 2,
-                   'TEST 5: at most two cold starts');
+Test::More::cmp_ok(FaasTest::faas_function_status('burst')->{cold_starts},
+                   '<=', 2, 'TEST 5: at most two cold starts');
 --- request
 GET /?fn=burst&ms=1
 --- response_body
@@ -287,7 +273,7 @@ my ($res, $most, $busy) = main::overlapped(3, 'serial', '/?fn=serial&ms=300');
 my @st = map { $_->[0] } @$res;
 Test::More::is("@st", '200 200 200', 'TEST 7: three calls answered');
 Test::More::is($most, 1, 'TEST 7: one call in flight at most');
-Test::More::is(main::status_of('serial')->{concurrency}, 1,
+Test::More::is(FaasTest::faas_function_status('serial')->{concurrency}, 1,
                'TEST 7: the status says concurrency 1');
 --- request
 GET /?fn=serial&ms=1

@@ -44,6 +44,7 @@ use File::Spec ();
 use IO::Select ();
 use IO::Socket::INET ();
 use IO::Socket::UNIX ();
+use JSON::PP ();
 use POSIX qw(:sys_wait_h SIGTERM SIGKILL);
 use Socket qw(SOCK_STREAM);
 use Test::More ();
@@ -54,7 +55,8 @@ use base 'Exporter';
 our @EXPORT = qw(
     faas_build_dir faas_instances faas_start_supervisor faas_stop_supervisor
     faas_supervisor_log faas_supervisor_pid faas_http faas_http_parallel
-    faas_socket_path faas_wait_for faas_kill_supervisor
+    faas_socket_path faas_wait_for faas_kill_supervisor faas_status
+    faas_function_status faas_require_sandbox
 );
 
 our $Top = Cwd::abs_path(File::Basename::dirname(__FILE__) . '/../..');
@@ -202,6 +204,37 @@ sub faas_supervisor_log {
     close $in;
 
     return $text // '';
+}
+
+
+# Skips the whole file when the supervisor runs without its sandbox (not
+# root, or --sandbox off): what it tests is the sandbox's.
+sub faas_require_sandbox {
+    return if faas_supervisor_log() =~ /sandbox on/;
+
+    Test::More::plan(skip_all => 'the supervisor runs with --sandbox off '
+                                 . '(not root?)');
+}
+
+
+# faas_status (a location "= /status" of the block's nginx) as decoded
+# JSON, or undef; and the entry of one function there, undef until it is
+# registered
+sub faas_status {
+    my ($st, $h, $body) = faas_http(GET => '/status');
+
+    return undef if $st != 200;
+
+    return eval { JSON::PP::decode_json($body) };
+}
+
+
+sub faas_function_status {
+    my $name = shift;
+    my $json = faas_status() or return undef;
+    my ($fn) = grep { $_->{name} eq $name } @{ $json->{functions} };
+
+    return $fn;
 }
 
 
