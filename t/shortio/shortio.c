@@ -15,7 +15,11 @@
  * would.  The supervisor's epoll is level-triggered and the C runtime
  * polls; for them the re-arm changes nothing.
  * Datagram and seqpacket sockets (the instance channel, whose packets
- * carry SCM_RIGHTS) and messages with ancillary data are left alone.
+ * carry SCM_RIGHTS) and messages with ancillary data are left alone, and
+ * so are the ends of a socketpair() made in the process itself: that is
+ * its own plumbing (asyncio's self-pipe, nginx's channel to its master),
+ * where a fake EAGAIN loses a wake-up that a real one, on a full socket,
+ * cannot lose.
  *
  * Environment:
  *   FAAS_SHORTIO_PROGS  ':'-separated program names the shim acts in
@@ -57,6 +61,7 @@ typedef int (*shortio_execve_pt)(const char *, char *const [],
     char *const []);
 typedef int (*shortio_epoll_ctl_pt)(int, int, int, struct epoll_event *);
 typedef int (*shortio_close_pt)(int);
+typedef int (*shortio_socketpair_pt)(int, int, int, int [2]);
 
 
 typedef struct {
@@ -69,6 +74,7 @@ static int                  shortio_active;
 static int                  shortio_eagain = 1;
 static uint64_t             shortio_state;
 static unsigned char        shortio_faked[SHORTIO_FDS];
+static unsigned char        shortio_paired[SHORTIO_FDS];
 static shortio_epoll_t      shortio_epoll[SHORTIO_FDS];
 
 /* what execve() passes on: LD_PRELOAD=..., FAAS_SHORTIO_*=... */
@@ -85,6 +91,7 @@ static shortio_writev_pt    shortio_writev;
 static shortio_execve_pt    shortio_execve;
 static shortio_epoll_ctl_pt shortio_epoll_ctl;
 static shortio_close_pt     shortio_close;
+static shortio_socketpair_pt  shortio_socketpair;
 
 
 static int
@@ -127,6 +134,8 @@ shortio_init(void)
     shortio_epoll_ctl = (shortio_epoll_ctl_pt) dlsym(RTLD_NEXT,
                                                      "epoll_ctl");
     shortio_close = (shortio_close_pt) dlsym(RTLD_NEXT, "close");
+    shortio_socketpair = (shortio_socketpair_pt) dlsym(RTLD_NEXT,
+                                                       "socketpair");
 
     n = 0;
 
@@ -172,7 +181,9 @@ shortio_stream(int fd)
     int        type, saved;
     socklen_t  len;
 
-    if (!shortio_active || fd < 0 || fd >= SHORTIO_FDS) {
+    if (!shortio_active || fd < 0 || fd >= SHORTIO_FDS
+        || shortio_paired[fd])
+    {
         return 0;
     }
 
@@ -530,7 +541,25 @@ close(int fd)
     if (fd >= 0 && fd < SHORTIO_FDS) {
         shortio_epoll[fd].epfd = 0;
         shortio_faked[fd] = 0;
+        shortio_paired[fd] = 0;
     }
 
     return shortio_close(fd);
+}
+
+
+int
+socketpair(int domain, int type, int protocol, int sv[2])
+{
+    int  rc, i;
+
+    rc = shortio_socketpair(domain, type, protocol, sv);
+
+    for (i = 0; rc == 0 && i < 2; i++) {
+        if (sv[i] >= 0 && sv[i] < SHORTIO_FDS) {
+            shortio_paired[sv[i]] = 1;
+        }
+    }
+
+    return rc;
 }
