@@ -1,5 +1,7 @@
 # bench/lib.sh: the process bookkeeping of the bench scripts (run.sh,
-# coldstart-layers.sh, soak.sh), sourced after the script sets BENCH_NAME.
+# coldstart-layers.sh, soak.sh, scale.sh), sourced after the script sets
+# BENCH_NAME.  run.sh and coldstart-layers.sh, which label what they start,
+# define start() and free_port() of their own after sourcing it.
 #
 # A script records what it starts in PIDS ("pid:signal", oldest first),
 # runs a foreground command with run() (FG_PID), and keeps its temporary
@@ -106,4 +108,32 @@ run() {
     FG_PID=
 
     return $rc
+}
+
+
+# start SIGNAL COMMAND...: runs COMMAND in the background, stopped with
+# SIGNAL by cleanup(); its pid is in START_PID
+start() {
+    local sig=$1
+
+    shift
+    "$@" &
+    START_PID=$!
+    PIDS+=("$START_PID:$sig")
+}
+
+
+# a port nothing listens on, below the ephemeral range, where no client
+# socket takes it
+free_port() {
+    local p
+
+    for p in $(shuf -i 20000-32000 -n 100); do
+        if [ -z "$(ss -Htln "sport = :$p")" ]; then
+            echo "$p"
+            return 0
+        fi
+    done
+
+    die "no free port found on 127.0.0.1"
 }

@@ -79,33 +79,6 @@ note() { NOTES+=("$*"); warn "$*"; }
 fail() { FAILED=1; note "FAILED: $*"; }
 
 
-# start SIGNAL COMMAND...: runs COMMAND in the background, stopped with
-# SIGNAL by cleanup(); its pid is in START_PID
-start() {
-    local sig=$1
-
-    shift
-    "$@" &
-    START_PID=$!
-    PIDS+=("$START_PID:$sig")
-}
-
-
-# a port nothing listens on, below the ephemeral range
-free_port() {
-    local p
-
-    for p in $(shuf -i 20000-32000 -n 100); do
-        if [ -z "$(ss -Htln "sport = :$p")" ]; then
-            echo "$p"
-            return 0
-        fi
-    done
-
-    die "no free port found on 127.0.0.1"
-}
-
-
 now_us() {
     echo $(( $(date +%s%N) / 1000 ))
 }

@@ -74,34 +74,6 @@ S_WFD=() S_WRSS=() S_WPIDS=()
 violation() { VIOLATIONS+=("$*"); printf 'soak: VIOLATION: %s\n' "$*" >&2; }
 
 
-# start SIGNAL COMMAND...: runs COMMAND in the background, stopped with
-# SIGNAL by cleanup(); its pid is in START_PID
-start() {
-    local sig=$1
-
-    shift
-    "$@" &
-    START_PID=$!
-    PIDS+=("$START_PID:$sig")
-}
-
-
-# a port nothing listens on, below the ephemeral range, where no client
-# socket takes it
-free_port() {
-    local p
-
-    for p in $(shuf -i 20000-32000 -n 100); do
-        if [ -z "$(ss -Htln "sport = :$p")" ]; then
-            echo "$p"
-            return 0
-        fi
-    done
-
-    die "no free port found on 127.0.0.1"
-}
-
-
 # "pid ppid state comm" of every process; cat skips one that exits
 # meanwhile (mawk would stop at it)
 proc_table() {
