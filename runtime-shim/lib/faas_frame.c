@@ -50,6 +50,7 @@ faas_frame_max_length(uint8_t type)
     case FAAS_FRAME_REGISTERED:
     case FAAS_FRAME_STATUS:
     case FAAS_FRAME_LOG:
+    case FAAS_FRAME_ABANDON:
     case FAAS_FRAME_LOAD:
     case FAAS_FRAME_READY:
     case FAAS_FRAME_INVOKE:
@@ -76,6 +77,7 @@ faas_frame_type_name(uint8_t type)
     case FAAS_FRAME_REGISTERED: return "REGISTERED";
     case FAAS_FRAME_STATUS:     return "STATUS";
     case FAAS_FRAME_LOG:        return "LOG";
+    case FAAS_FRAME_ABANDON:    return "ABANDON";
     case FAAS_FRAME_LOAD:       return "LOAD";
     case FAAS_FRAME_READY:      return "READY";
     case FAAS_FRAME_INVOKE:     return "INVOKE";

@@ -39,6 +39,7 @@ typedef enum {
     FAAS_FRAME_REGISTERED = 0x11,
     FAAS_FRAME_STATUS     = 0x12,
     FAAS_FRAME_LOG        = 0x13,
+    FAAS_FRAME_ABANDON    = 0x14,
     FAAS_FRAME_LOAD       = 0x20,
     FAAS_FRAME_READY      = 0x21,
     FAAS_FRAME_INVOKE     = 0x22,
