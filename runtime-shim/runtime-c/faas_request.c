@@ -15,7 +15,6 @@
 
 static const char *faas_rt_string(json_t *root, const char *key);
 static int faas_rt_body_next(faas_request_t *req);
-static ssize_t faas_rt_conn_read(faas_rt_conn_t *conn);
 
 
 int
@@ -353,7 +352,7 @@ failed:
 
 
 /* the fd is non-blocking: its O_NONBLOCK is shared with the supervisor */
-static ssize_t
+ssize_t
 faas_rt_conn_read(faas_rt_conn_t *conn)
 {
     ssize_t        n;

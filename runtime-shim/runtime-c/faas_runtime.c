@@ -10,10 +10,16 @@
  * SOCK_SEQPACKET recvmsg() hands a whole packet, with its fd, to exactly
  * one of them, and each DONE is one packet too, so they share nothing but
  * the handler, which must then be thread-safe.
+ *
+ * With "direct" in LOAD (concurrency 1 only), a connection whose call
+ * ended cleanly is held after DONE, and the next REQUEST BODY* END that
+ * nginx writes on it is served without the supervisor, and without DONE.
+ * Between calls the runtime polls fd 3 and the held connections at once.
  */
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +39,10 @@
 typedef struct {
     faas_handler_pt       handler;
     unsigned              concurrency;
+    unsigned              direct;
+
+    faas_rt_held_t        held[FAAS_RT_HELD_MAX];   /* oldest first */
+    unsigned              nheld;
 
     uint8_t              *packet;
     uint8_t              *head;
@@ -55,8 +65,13 @@ static void faas_rt_load_failed(const char *fmt, ...)
 static ssize_t faas_rt_recv(faas_rt_t *rt, int *fd);
 static int faas_rt_frame(const uint8_t **pos, const uint8_t *last,
     faas_frame_header_t *frame, const uint8_t **payload);
-static void faas_rt_serve(faas_rt_t *rt, int fd, const uint8_t *payload,
-    size_t len);
+static void faas_rt_conn_init(faas_rt_t *rt, faas_rt_conn_t *conn, int fd);
+static void faas_rt_serve(faas_rt_t *rt, faas_rt_conn_t *conn,
+    const uint8_t *payload, size_t len, unsigned invoke);
+static int faas_rt_wait(faas_rt_t *rt);
+static void faas_rt_direct(faas_rt_t *rt, unsigned i);
+static void faas_rt_hold(faas_rt_t *rt, faas_rt_conn_t *conn);
+static void faas_rt_unhold(faas_rt_t *rt, unsigned i);
 static int faas_rt_channel_send(faas_frame_type_e type, json_t *json);
 static uint64_t faas_rt_now(void);
 
@@ -159,10 +174,15 @@ faas_rt_loop(faas_rt_t *rt)
 {
     int                   fd;
     ssize_t               n;
+    faas_rt_conn_t        conn;
     const uint8_t        *pos, *last, *invoke, *request;
     faas_frame_header_t   f1, f2;
 
     for ( ;; ) {
+        if (rt->direct && faas_rt_wait(rt) == 0) {
+            continue;
+        }
+
         n = faas_rt_recv(rt, &fd);
 
         if (n == 0) {
@@ -195,7 +215,8 @@ faas_rt_loop(faas_rt_t *rt)
             exit(1);
         }
 
-        faas_rt_serve(rt, fd, request, f2.length);
+        faas_rt_conn_init(rt, &conn, fd);
+        faas_rt_serve(rt, &conn, request, f2.length, 1);
     }
 }
 
@@ -276,6 +297,10 @@ faas_rt_load(faas_rt_t *rt)
                       && json_integer_value(v) <= 1000
                       ? (unsigned) json_integer_value(v) : 1;
 
+    /* several calls at once would need a held connection per thread */
+    rt->direct = json_is_true(json_object_get(load, "direct"))
+                 && rt->concurrency == 1;
+
     /* before dlopen(): the function's constructors are its code too */
 
     if (filter != NULL && faas_rt_seccomp(filter, filter_len, err,
@@ -297,6 +322,12 @@ faas_rt_load(faas_rt_t *rt)
     v = json_pack("{s:I, s:I}", "init_us",
                   (json_int_t) (faas_rt_now() - start), "initializer_us",
                   (json_int_t) initializer_us);
+
+    if (v != NULL && rt->direct
+        && json_object_set_new(v, "direct", json_true()) != 0)
+    {
+        exit(1);
+    }
 
     if (v == NULL || faas_rt_channel_send(FAAS_FRAME_READY, v) != 0) {
         exit(1);
@@ -526,23 +557,35 @@ faas_rt_frame(const uint8_t **pos, const uint8_t *last,
 
 
 static void
-faas_rt_serve(faas_rt_t *rt, int fd, const uint8_t *payload, size_t len)
+faas_rt_conn_init(faas_rt_t *rt, faas_rt_conn_t *conn, int fd)
 {
-    int               rc, status;
+    conn->fd = fd;
+    conn->buf = rt->read_buf;
+    conn->pos = rt->read_buf;
+    conn->last = rt->read_buf;
+    faas_frame_parser_init(&conn->parser);
+}
+
+
+/*
+ * One call on conn, whose buffer may hold the start of the body already.
+ * invoke: it came in an INVOKE packet and gets a DONE; else it is a
+ * direct call, which the supervisor knows nothing about.
+ */
+static void
+faas_rt_serve(faas_rt_t *rt, faas_rt_conn_t *conn, const uint8_t *payload,
+    size_t len, unsigned invoke)
+{
+    int               rc, status, clean;
     json_t           *done;
-    faas_rt_conn_t    conn;
     faas_request_t    req;
     faas_response_t   res;
 
-    conn.fd = fd;
-    conn.buf = rt->read_buf;
-    conn.pos = rt->read_buf;
-    conn.last = rt->read_buf;
-    faas_frame_parser_init(&conn.parser);
+    clean = 0;
 
-    faas_rt_response_init(&res, &conn, rt->head, rt->body);
+    faas_rt_response_init(&res, conn, rt->head, rt->body);
 
-    if (faas_rt_request_init(&req, &conn, payload, len) != 0) {
+    if (faas_rt_request_init(&req, conn, payload, len) != 0) {
         faas_rt_log("invalid REQUEST");
         faas_rt_response_error(&res, 502, "invalid REQUEST");
         status = 502;
@@ -561,14 +604,27 @@ faas_rt_serve(faas_rt_t *rt, int fd, const uint8_t *payload, size_t len)
 
     } else if (faas_rt_response_finish(&res) == 0) {
         /* what the handler left unread, so the stream ends cleanly */
-        (void) faas_rt_request_drain(&req);
+        clean = (faas_rt_request_drain(&req) == 0);
     }
 
     status = res.failed ? 502 : res.status;
 
 done:
 
-    close(fd);
+    /* both ways at a frame boundary: the connection can carry another */
+
+    if (rt->direct && clean) {
+        faas_rt_hold(rt, conn);
+
+    } else {
+        close(conn->fd);
+    }
+
+    if (!invoke) {
+        faas_rt_request_free(&req);
+        faas_rt_response_free(&res);
+        return;
+    }
 
     /* the id names the call among those in flight (concurrency) */
     done = (req.id != NULL)
@@ -583,6 +639,221 @@ done:
     }
 
     json_decref(done);
+}
+
+
+/*
+ * Between calls, with direct calls: fd 3 and every held connection at
+ * once.  1: fd 3 is readable; 0: a held connection was dealt with.
+ */
+static int
+faas_rt_wait(faas_rt_t *rt)
+{
+    unsigned       i;
+    struct pollfd  pfd[1 + FAAS_RT_HELD_MAX];
+
+    /* what was read past an END already: poll() would not report it */
+
+    for (i = 0; i < rt->nheld; i++) {
+        if (rt->held[i].rest_len > 0) {
+            faas_rt_direct(rt, i);
+            return 0;
+        }
+    }
+
+    pfd[0].fd = FAAS_RT_CHANNEL_FD;
+    pfd[0].events = POLLIN;
+    pfd[0].revents = 0;
+
+    for (i = 0; i < rt->nheld; i++) {
+        pfd[i + 1].fd = rt->held[i].fd;
+        pfd[i + 1].events = POLLIN;
+        pfd[i + 1].revents = 0;
+    }
+
+    if (poll(pfd, rt->nheld + 1, -1) == -1) {
+        if (errno == EINTR) {
+            return 0;
+        }
+
+        faas_rt_log("poll() failed: %s", strerror(errno));
+        exit(1);
+    }
+
+    /* the supervisor's packets first: QUIT, INVOKE */
+
+    if (pfd[0].revents != 0) {
+        return 1;
+    }
+
+    for (i = 0; i < rt->nheld; i++) {
+        if (pfd[i + 1].revents != 0) {
+            faas_rt_direct(rt, i);
+            break;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The held connection i is readable: the next call's REQUEST frame, then
+ * the call itself; or end of file, which is nginx dropping it.
+ */
+static void
+faas_rt_direct(faas_rt_t *rt, unsigned i)
+{
+    size_t            len, got;
+    ssize_t           n;
+    const uint8_t    *data;
+    faas_rt_conn_t    conn;
+    faas_frame_rc_e   rc;
+
+    faas_rt_conn_init(rt, &conn, rt->held[i].fd);
+
+    /* the rest came from a read buffer of the same size */
+
+    if (rt->held[i].rest_len > 0) {
+        memcpy(conn.buf, rt->held[i].rest, rt->held[i].rest_len);
+        conn.last = conn.buf + rt->held[i].rest_len;
+    }
+
+    faas_rt_unhold(rt, i);
+
+    if (conn.pos == conn.last) {
+        do {
+            n = read(conn.fd, conn.buf, FAAS_RT_READ_SIZE);
+        } while (n == -1 && errno == EINTR);
+
+        if (n == 0) {
+            close(conn.fd);
+            return;
+        }
+
+        if (n == -1) {
+            if (errno == EAGAIN) {
+                faas_rt_hold(rt, &conn);
+                return;
+            }
+
+            faas_rt_log("held connection: read() failed: %s",
+                        strerror(errno));
+            goto failed;
+        }
+
+        conn.last = conn.buf + n;
+    }
+
+    /* once it has begun, the REQUEST frame is waited for whole */
+
+    got = 0;
+
+    for ( ;; ) {
+        rc = faas_frame_parse(&conn.parser, &conn.pos, conn.last, &data,
+                              &len);
+
+        switch (rc) {
+
+        case FAAS_FRAME_OK:
+            if (conn.parser.frame.type != FAAS_FRAME_REQUEST) {
+                faas_rt_log("held connection: unexpected %s frame",
+                            faas_frame_type_name(conn.parser.frame.type));
+                goto failed;
+            }
+
+            continue;
+
+        case FAAS_FRAME_DATA:
+            /* at most FAAS_JSON_MAX: the header was checked */
+            memcpy(rt->packet + got, data, len);
+            got += len;
+            continue;
+
+        case FAAS_FRAME_COMPLETE:
+            faas_rt_serve(rt, &conn, rt->packet, got, 0);
+            return;
+
+        case FAAS_FRAME_AGAIN:
+            n = faas_rt_conn_read(&conn);
+
+            if (n > 0) {
+                continue;
+            }
+
+            if (n == 0) {
+                faas_rt_log("held connection: closed inside a frame");
+
+            } else {
+                faas_rt_log("held connection: read() failed: %s",
+                            strerror(errno));
+            }
+
+            goto failed;
+
+        default:
+            faas_rt_log("held connection: %s", faas_frame_strerror(rc));
+            goto failed;
+        }
+    }
+
+failed:
+
+    close(conn.fd);
+}
+
+
+/* conn's call ended cleanly: it waits, with what was read past END */
+static void
+faas_rt_hold(faas_rt_t *rt, faas_rt_conn_t *conn)
+{
+    size_t           len;
+    uint8_t         *rest;
+    faas_rt_held_t  *h;
+
+    len = (size_t) (conn->last - conn->pos);
+    rest = NULL;
+
+    if (!faas_frame_parser_idle(&conn->parser)) {
+        close(conn->fd);
+        return;
+    }
+
+    if (len > 0) {
+        rest = malloc(len);
+        if (rest == NULL) {
+            close(conn->fd);
+            return;
+        }
+
+        memcpy(rest, conn->pos, len);
+    }
+
+    /* the one unused the longest makes room */
+
+    if (rt->nheld == FAAS_RT_HELD_MAX) {
+        close(rt->held[0].fd);
+        faas_rt_unhold(rt, 0);
+    }
+
+    h = &rt->held[rt->nheld++];
+
+    h->fd = conn->fd;
+    h->rest = rest;
+    h->rest_len = len;
+}
+
+
+/* forgets the held connection i, which the caller closes or serves */
+static void
+faas_rt_unhold(faas_rt_t *rt, unsigned i)
+{
+    free(rt->held[i].rest);
+
+    rt->nheld--;
+
+    memmove(&rt->held[i], &rt->held[i + 1],
+            (rt->nheld - i) * sizeof(faas_rt_held_t));
 }
 
 

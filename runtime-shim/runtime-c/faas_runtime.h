@@ -22,19 +22,28 @@
 #define FAAS_RT_READ_SIZE    (64 * 1024)
 #define FAAS_RT_HEAD_SIZE    (FAAS_FRAME_HEADER_SIZE + FAAS_JSON_MAX)
 #define FAAS_RT_PACKET_SIZE  (2 * (FAAS_FRAME_HEADER_SIZE + FAAS_JSON_MAX))
+#define FAAS_RT_HELD_MAX     64
 
 
 /*
- * The nginx connection.  It is kept apart from the request: one connection
- * could carry several requests one after another.
+ * The nginx connection.  It is kept apart from the request: with direct
+ * calls one connection carries several requests one after another.
  */
 typedef struct {
     int                   fd;
     faas_frame_parser_t   parser;
-    uint8_t              *buf;
+    uint8_t              *buf;             /* FAAS_RT_READ_SIZE */
     const uint8_t        *pos;
     const uint8_t        *last;
 } faas_rt_conn_t;
+
+
+/* a connection kept between direct calls, at a frame boundary */
+typedef struct {
+    int                   fd;
+    uint8_t              *rest;            /* read past END: the next call */
+    size_t                rest_len;
+} faas_rt_held_t;
 
 
 typedef struct {
@@ -87,6 +96,9 @@ void faas_rt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* all of iov, waiting with poll() on EAGAIN; -1 on error */
 int faas_rt_send(int fd, struct iovec *iov, int iovcnt);
+
+/* into conn->buf, waiting with poll() on EAGAIN: the length, 0, -1 */
+ssize_t faas_rt_conn_read(faas_rt_conn_t *conn);
 
 int faas_rt_request_init(faas_request_t *req, faas_rt_conn_t *conn,
     const uint8_t *payload, size_t len);

@@ -15,6 +15,11 @@
  * the I/O that Node cannot: receiving an fd and blocking reads and writes
  * on an fd whose O_NONBLOCK the supervisor shares.  Between two requests
  * the instance blocks in recv(): its event loop is frozen, like a Lambda's.
+ *
+ * With "direct" in LOAD (concurrency 1 only) a connection whose call ended
+ * cleanly is held after DONE, and nginx writes the next REQUEST BODY* END
+ * on it, served the same way but without DONE.  Between calls the
+ * instance then blocks in wait() on fd 3 and the held connections.
  */
 
 // Everything generic happens before LOAD: a pooled runtime waits for it.
@@ -45,6 +50,7 @@ const HEADER_SIZE = 8;
 const JSON_MAX = 64 * 1024;
 const BODY_CHUNK = 64 * 1024;
 const REASON_MAX = 1000;
+const HELD_MAX = 64;
 
 const END_FRAME = frameHeader(END, 0);
 
@@ -63,6 +69,9 @@ const outputs = [process.stdout, process.stderr];
 
 // set from LOAD
 let fn = {name: '?', instance: 0};
+
+// direct calls: [{fd, rest}], rest what was read past END; oldest first
+const held = [];
 
 
 class LoadError extends Error {}
@@ -102,6 +111,10 @@ async function main() {
     }
 
     for (;;) {
+        if (fn.direct && !(await waitHeld())) {
+            continue;
+        }
+
         const msg = faas.recv(CHANNEL);
 
         if (msg === null) {
@@ -196,6 +209,7 @@ async function load() {
         concurrency: Number.isInteger(conf.concurrency)
                      && conf.concurrency > 1 && conf.concurrency <= 1000
                      ? conf.concurrency : 1,
+        direct: false,
         handlerName: typeof conf.handler === 'string' ? conf.handler
                                                       : 'index.handler',
         handler: null
@@ -231,10 +245,19 @@ async function load() {
         await loadFailed(describe(err));
     }
 
-    send(READY, {
+    // several calls at once would need a held connection each
+    fn.direct = conf.direct === true && fn.concurrency === 1;
+
+    const ready = {
         init_us: Number((process.hrtime.bigint() - start) / 1000n),
         initializer_us: Number(initUs)
-    });
+    };
+
+    if (fn.direct) {
+        ready.direct = true;
+    }
+
+    send(READY, ready);
 }
 
 
@@ -319,13 +342,7 @@ async function loadFailed(reason) {
 
 
 async function serve(fd, invoke, payload, arrival) {
-    let status;
-
-    try {
-        status = await respond(fd, invoke, payload, arrival);
-    } finally {
-        faas.close(fd);
-    }
+    const status = await call(fd, invoke, payload, null, arrival);
 
     // what the function printed reaches the log before the next request
     await drainOutput();
@@ -378,8 +395,35 @@ function receive() {
 }
 
 
-/* the status sent to nginx, 502 when the connection failed */
-async function respond(fd, invoke, payload, arrival) {
+/*
+ * One call on fd, rest the bytes of its body read already (or null);
+ * invoke is null for a direct call.  fd is then held for the next direct
+ * call if this one ended cleanly, closed otherwise.
+ */
+async function call(fd, invoke, payload, rest, arrival) {
+    const state = {rest, clean: false};
+    let status;
+
+    try {
+        status = await respond(fd, invoke, payload, arrival, state);
+    } finally {
+        if (fn.direct && state.clean) {
+            hold(fd, state.rest);
+        } else {
+            faas.close(fd);
+        }
+    }
+
+    return status;
+}
+
+
+/*
+ * The status sent to nginx, 502 when the connection failed.  state.clean:
+ * the call read END and wrote RESPONSE BODY* END, state.rest then what
+ * was read past END.
+ */
+async function respond(fd, invoke, payload, arrival, state) {
     const req = json(payload);
 
     if (req === null) {
@@ -390,7 +434,7 @@ async function respond(fd, invoke, payload, arrival) {
     let body;
 
     try {
-        body = faas.readBody(fd);
+        ({body, rest: state.rest} = faas.readBody(fd, state.rest));
     } catch (err) {
         return fail(fd, 502, `invalid request body: ${err.message}`);
     }
@@ -409,7 +453,7 @@ async function respond(fd, invoke, payload, arrival) {
         }
 
     } catch (err) {
-        return thrown(fd, err);
+        return thrown(fd, err, state);
     }
 
     let res;
@@ -419,26 +463,26 @@ async function respond(fd, invoke, payload, arrival) {
     } catch (err) {
         if (!(err instanceof ResultError)) {
             // a getter or a Proxy of the result threw
-            return thrown(fd, err);
+            return thrown(fd, err, state);
         }
 
         return fail(fd, 502,
                     `invalid result from "${fn.handlerName}": ${err.message}`);
     }
 
-    return reply(fd, res.status, res.headers, res.body, res.head);
+    return reply(fd, res.status, res.headers, res.body, res.head, state);
 }
 
 
 /* the function threw: the stack to the log, or with debug to the client */
-function thrown(fd, err) {
+function thrown(fd, err, state) {
     const stack = stackOf(err);
 
     process.stderr.write(stack + '\n');
 
     if (fn.debug) {
         return reply(fd, 502, [['Content-Type', TEXT]],
-                     Buffer.from(stack + '\n'));
+                     Buffer.from(stack + '\n'), null, state);
     }
 
     return fail(fd, 502, describe(err));
@@ -700,7 +744,7 @@ function finish(status, headers, body, type) {
 
 
 /* RESPONSE BODY* END in as few writes as possible */
-function reply(fd, status, headers, body, head) {
+function reply(fd, status, headers, body, head, state) {
     const out = [head ?? jsonFrame(RESPONSE, {status, headers})];
     const len = body === null ? 0 : body.length;
 
@@ -719,6 +763,8 @@ function reply(fd, status, headers, body, head) {
         return 502;
     }
 
+    state.clean = true;
+
     return status;
 }
 
@@ -733,6 +779,66 @@ function fail(fd, status, reason) {
     }
 
     return status;
+}
+
+
+/*
+ * Direct calls, between two calls: true when fd 3 has a packet, false when
+ * a held connection was served or dropped instead.
+ */
+async function waitHeld() {
+    // what was read past an END already: poll() would not report it
+    let i = held.findIndex((h) => h.rest !== null);
+
+    if (i === -1) {
+        i = faas.wait([CHANNEL, ...held.map((h) => h.fd)]);
+
+        // the supervisor's packets first: QUIT, INVOKE
+        if (i === 0) {
+            return true;
+        }
+
+        if (i === -1) {
+            return false;
+        }
+
+        i--;
+    }
+
+    const [h] = held.splice(i, 1);
+    let r;
+
+    try {
+        r = faas.readRequest(h.fd, h.rest);
+    } catch (err) {
+        log(`held connection: ${err.message}`);
+        faas.close(h.fd);
+        return false;
+    }
+
+    if (r === undefined) {
+        hold(h.fd, null);
+
+    } else if (r === null) {
+        // nginx dropped it
+        faas.close(h.fd);
+
+    } else {
+        await call(h.fd, null, r.request, r.rest, now());
+        await drainOutput();
+    }
+
+    return false;
+}
+
+
+/* fd's call ended cleanly: it waits, the one unused longest making room */
+function hold(fd, rest) {
+    if (held.length === HELD_MAX) {
+        faas.close(held.shift().fd);
+    }
+
+    held.push({fd, rest});
 }
 
 

@@ -13,7 +13,17 @@
  *                            | undefined when fd is non-blocking and empty
  *   watch(fd, callback)   makes fd non-blocking, calls back when readable
  *   send(fd, buf)         one packet on the instance channel
- *   readBody(fd)          -> Buffer: the BODY* END frames of a request
+ *   readBody(fd, rest)    -> {body: Buffer, rest: Buffer|null}: the BODY*
+ *                            END frames of a request, rest (or null) the
+ *                            bytes of them read already, then those read
+ *                            past END
+ *   readRequest(fd, rest) -> {request: Buffer, rest: Buffer|null}: the
+ *                            REQUEST frame of a direct call on a held
+ *                            connection, its payload and what followed it;
+ *                            null at EOF before any byte, undefined when
+ *                            nothing can be read yet
+ *   wait(fds)             -> the index of the first readable fd, -1 on
+ *                            EINTR; blocks, as recv(), in poll()
  *   writeAll(fd, [buf])   all of the buffers, in order
  *   close(fd)
  *   cloexec(fd)           so that a child the function spawns has no fd 3
@@ -48,6 +58,8 @@
 #define FAAS_NODE_PACKET_SIZE  (2 * (FAAS_FRAME_HEADER_SIZE + FAAS_JSON_MAX))
 #define FAAS_NODE_READ_SIZE    (64 * 1024)
 #define FAAS_NODE_IOV_MAX      64
+/* fd 3 and the connections held between direct calls, 64 at most */
+#define FAAS_NODE_WAIT_MAX     (1 + 64)
 
 
 typedef struct {
@@ -70,7 +82,18 @@ static napi_value faas_node_send(napi_env env, napi_callback_info info);
 static napi_value faas_node_watch(napi_env env, napi_callback_info info);
 static void faas_node_readable(uv_poll_t *poll, int status, int events);
 static napi_value faas_node_read_body(napi_env env, napi_callback_info info);
-static const char *faas_node_body(int fd, faas_node_buf_t *body, int *err);
+static const char *faas_node_body(int fd, const uint8_t **pos,
+    const uint8_t **last, faas_node_buf_t *body, int *err);
+static napi_value faas_node_read_request(napi_env env,
+    napi_callback_info info);
+static const char *faas_node_request(int fd, const uint8_t **pos,
+    const uint8_t **last, faas_node_buf_t *request, int *err);
+static ssize_t faas_node_read(int fd, int *err);
+static napi_value faas_node_wait(napi_env env, napi_callback_info info);
+static int faas_node_rest(napi_env env, napi_value arg, const uint8_t **pos,
+    const uint8_t **last);
+static napi_value faas_node_result(napi_env env, const char *name,
+    faas_node_buf_t *data, const uint8_t *pos, const uint8_t *last);
 static int faas_node_append(faas_node_buf_t *body, const uint8_t *data,
     size_t len);
 static napi_value faas_node_write_all(napi_env env, napi_callback_info info);
@@ -100,6 +123,8 @@ NAPI_MODULE_INIT()
         { "send", faas_node_send },
         { "watch", faas_node_watch },
         { "readBody", faas_node_read_body },
+        { "readRequest", faas_node_read_request },
+        { "wait", faas_node_wait },
         { "writeAll", faas_node_write_all },
         { "close", faas_node_close },
         { "cloexec", faas_node_cloexec },
@@ -337,20 +362,23 @@ faas_node_read_body(napi_env env, napi_callback_info info)
 {
     int               fd, err;
     size_t            argc;
-    napi_value        argv[1], result;
+    napi_value        argv[2], result;
     const char       *error;
+    const uint8_t    *pos, *last;
     faas_node_buf_t   body;
     char              msg[256];
 
-    argc = 1;
+    argc = 2;
 
-    if (faas_node_fd_arg(env, info, &argc, argv, &fd) != 0) {
+    if (faas_node_fd_arg(env, info, &argc, argv, &fd) != 0
+        || faas_node_rest(env, argv[1], &pos, &last) != 0)
+    {
         return NULL;
     }
 
     memset(&body, 0, sizeof(faas_node_buf_t));
 
-    error = faas_node_body(fd, &body, &err);
+    error = faas_node_body(fd, &pos, &last, &body, &err);
 
     if (error != NULL) {
         free(body.data);
@@ -364,11 +392,7 @@ faas_node_read_body(napi_env env, napi_callback_info info)
         return NULL;
     }
 
-    if (napi_create_buffer_copy(env, body.len, body.data, NULL, &result)
-        != napi_ok)
-    {
-        result = NULL;
-    }
+    result = faas_node_result(env, "body", &body, pos, last);
 
     free(body.data);
 
@@ -376,14 +400,18 @@ faas_node_read_body(napi_env env, napi_callback_info info)
 }
 
 
-/* NULL when the body is whole, or what is wrong with the stream */
+/*
+ * NULL when the body is whole, or what is wrong with the stream.  The
+ * input starts at *pos (in faas_node_read_buf); what follows END is left
+ * between *pos and *last.
+ */
 static const char *
-faas_node_body(int fd, faas_node_buf_t *body, int *err)
+faas_node_body(int fd, const uint8_t **pos, const uint8_t **last,
+    faas_node_buf_t *body, int *err)
 {
     size_t                len;
     ssize_t               n;
-    const uint8_t        *pos, *last, *data;
-    struct pollfd         pfd;
+    const uint8_t        *data;
     faas_frame_rc_e       rc;
     faas_frame_parser_t   parser;
 
@@ -391,11 +419,8 @@ faas_node_body(int fd, faas_node_buf_t *body, int *err)
 
     faas_frame_parser_init(&parser);
 
-    pos = faas_node_read_buf;
-    last = faas_node_read_buf;
-
     for ( ;; ) {
-        rc = faas_frame_parse(&parser, &pos, last, &data, &len);
+        rc = faas_frame_parse(&parser, pos, *last, &data, &len);
 
         switch (rc) {
 
@@ -429,18 +454,163 @@ faas_node_body(int fd, faas_node_buf_t *body, int *err)
             return faas_frame_strerror(rc);
         }
 
-        /* the fd is non-blocking: its O_NONBLOCK is shared */
-
-        n = read(fd, faas_node_read_buf, sizeof(faas_node_read_buf));
+        n = faas_node_read(fd, err);
 
         if (n > 0) {
-            pos = faas_node_read_buf;
-            last = faas_node_read_buf + n;
+            *pos = faas_node_read_buf;
+            *last = faas_node_read_buf + n;
             continue;
         }
 
+        return (n == 0) ? "connection closed inside the body"
+                        : "read error on the connection";
+    }
+}
+
+
+static napi_value
+faas_node_read_request(napi_env env, napi_callback_info info)
+{
+    int               fd, err;
+    size_t            argc;
+    ssize_t           n;
+    napi_value        argv[2], result;
+    const char       *error;
+    const uint8_t    *pos, *last;
+    faas_node_buf_t   request;
+    char              msg[256];
+
+    argc = 2;
+
+    if (faas_node_fd_arg(env, info, &argc, argv, &fd) != 0
+        || faas_node_rest(env, argv[1], &pos, &last) != 0)
+    {
+        return NULL;
+    }
+
+    /* one read(): the fd was readable, and that must not block */
+
+    if (pos == last) {
+        do {
+            n = read(fd, faas_node_read_buf, sizeof(faas_node_read_buf));
+        } while (n == -1 && errno == EINTR);
+
         if (n == 0) {
-            return "connection closed inside the body";
+            napi_get_null(env, &result);
+            return result;
+        }
+
+        if (n == -1) {
+            if (errno == EAGAIN) {
+                napi_get_undefined(env, &result);
+                return result;
+            }
+
+            return faas_node_throw(env, "read error", errno);
+        }
+
+        pos = faas_node_read_buf;
+        last = faas_node_read_buf + n;
+    }
+
+    memset(&request, 0, sizeof(faas_node_buf_t));
+
+    error = faas_node_request(fd, &pos, &last, &request, &err);
+
+    if (error != NULL) {
+        free(request.data);
+
+        if (err != 0) {
+            snprintf(msg, sizeof(msg), "%s: %s", error, strerror(err));
+            error = msg;
+        }
+
+        napi_throw_error(env, NULL, error);
+        return NULL;
+    }
+
+    result = faas_node_result(env, "request", &request, pos, last);
+
+    free(request.data);
+
+    return result;
+}
+
+
+/* as faas_node_body(), for the one REQUEST frame; once begun, waited for */
+static const char *
+faas_node_request(int fd, const uint8_t **pos, const uint8_t **last,
+    faas_node_buf_t *request, int *err)
+{
+    size_t                len;
+    ssize_t               n;
+    const uint8_t        *data;
+    faas_frame_rc_e       rc;
+    faas_frame_parser_t   parser;
+
+    static char           unexpected[64];
+
+    *err = 0;
+
+    faas_frame_parser_init(&parser);
+
+    for ( ;; ) {
+        rc = faas_frame_parse(&parser, pos, *last, &data, &len);
+
+        switch (rc) {
+
+        case FAAS_FRAME_OK:
+            if (parser.frame.type != FAAS_FRAME_REQUEST) {
+                snprintf(unexpected, sizeof(unexpected),
+                         "unexpected %s frame",
+                         faas_frame_type_name(parser.frame.type));
+                return unexpected;
+            }
+
+            continue;
+
+        case FAAS_FRAME_DATA:
+            if (faas_node_append(request, data, len) != 0) {
+                return "out of memory";
+            }
+
+            continue;
+
+        case FAAS_FRAME_COMPLETE:
+            return NULL;
+
+        case FAAS_FRAME_AGAIN:
+            break;
+
+        default:
+            return faas_frame_strerror(rc);
+        }
+
+        n = faas_node_read(fd, err);
+
+        if (n > 0) {
+            *pos = faas_node_read_buf;
+            *last = faas_node_read_buf + n;
+            continue;
+        }
+
+        return (n == 0) ? "closed inside a frame" : "read error";
+    }
+}
+
+
+/* into faas_node_read_buf; the fd is non-blocking: its O_NONBLOCK is shared */
+static ssize_t
+faas_node_read(int fd, int *err)
+{
+    ssize_t        n;
+    struct pollfd  pfd;
+
+    for ( ;; ) {
+        n = read(fd, faas_node_read_buf, sizeof(faas_node_read_buf));
+
+        if (n >= 0) {
+            return n;
         }
 
         if (errno == EINTR) {
@@ -449,7 +619,7 @@ faas_node_body(int fd, faas_node_buf_t *body, int *err)
 
         if (errno != EAGAIN) {
             *err = errno;
-            return "read error on the connection";
+            return -1;
         }
 
         pfd.fd = fd;
@@ -457,9 +627,139 @@ faas_node_body(int fd, faas_node_buf_t *body, int *err)
 
         if (poll(&pfd, 1, -1) == -1 && errno != EINTR) {
             *err = errno;
-            return "poll() failed";
+            return -1;
         }
     }
+}
+
+
+/*
+ * wait([fd, ...]): between direct calls, the channel and the held
+ * connections at once.  It blocks like recv(): the event loop stays
+ * frozen between calls as without direct calls.
+ */
+static napi_value
+faas_node_wait(napi_env env, napi_callback_info info)
+{
+    int             rc;
+    bool            is_array;
+    size_t          argc;
+    int32_t         fd;
+    uint32_t        i, n;
+    napi_value      argv[1], item, result;
+    struct pollfd   pfd[FAAS_NODE_WAIT_MAX];
+
+    argc = 1;
+
+    if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok
+        || argc != 1
+        || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array
+        || napi_get_array_length(env, argv[0], &n) != napi_ok
+        || n == 0 || n > FAAS_NODE_WAIT_MAX)
+    {
+        napi_throw_type_error(env, NULL, "wait([fd, ...])");
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (napi_get_element(env, argv[0], i, &item) != napi_ok
+            || napi_get_value_int32(env, item, &fd) != napi_ok || fd < 0)
+        {
+            napi_throw_type_error(env, NULL, "wait([fd, ...])");
+            return NULL;
+        }
+
+        pfd[i].fd = fd;
+        pfd[i].events = POLLIN;
+        pfd[i].revents = 0;
+    }
+
+    rc = poll(pfd, n, -1);
+
+    if (rc == -1 && errno != EINTR) {
+        return faas_node_throw(env, "poll", errno);
+    }
+
+    for (i = 0; rc > 0 && i < n; i++) {
+        if (pfd[i].revents != 0) {
+            break;
+        }
+    }
+
+    napi_create_int32(env, (rc > 0 && i < n) ? (int32_t) i : -1, &result);
+
+    return result;
+}
+
+
+/* a Buffer of bytes read already, or null: copied to faas_node_read_buf */
+static int
+faas_node_rest(napi_env env, napi_value arg, const uint8_t **pos,
+    const uint8_t **last)
+{
+    void            *data;
+    size_t           len;
+    napi_valuetype   type;
+
+    *pos = faas_node_read_buf;
+    *last = faas_node_read_buf;
+
+    if (napi_typeof(env, arg, &type) != napi_ok) {
+        return -1;
+    }
+
+    if (type == napi_null || type == napi_undefined) {
+        return 0;
+    }
+
+    /* it came out of faas_node_read_buf: it fits */
+
+    if (napi_get_buffer_info(env, arg, &data, &len) != napi_ok
+        || len > sizeof(faas_node_read_buf))
+    {
+        napi_throw_type_error(env, NULL, "rest: a Buffer or null");
+        return -1;
+    }
+
+    memcpy(faas_node_read_buf, data, len);
+    *last = faas_node_read_buf + len;
+
+    return 0;
+}
+
+
+/* {NAME: Buffer of data, rest: Buffer of pos..last or null} */
+static napi_value
+faas_node_result(napi_env env, const char *name, faas_node_buf_t *data,
+    const uint8_t *pos, const uint8_t *last)
+{
+    napi_value  result, buf, rest;
+
+    if (napi_create_object(env, &result) != napi_ok
+        || napi_create_buffer_copy(env, data->len, data->data, NULL, &buf)
+           != napi_ok
+        || napi_set_named_property(env, result, name, buf) != napi_ok)
+    {
+        return NULL;
+    }
+
+    if (pos < last) {
+        if (napi_create_buffer_copy(env, (size_t) (last - pos), pos, NULL,
+                                    &rest)
+            != napi_ok)
+        {
+            return NULL;
+        }
+
+    } else if (napi_get_null(env, &rest) != napi_ok) {
+        return NULL;
+    }
+
+    if (napi_set_named_property(env, result, "rest", rest) != napi_ok) {
+        return NULL;
+    }
+
+    return result;
 }
 
 

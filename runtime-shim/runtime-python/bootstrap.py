@@ -9,6 +9,10 @@ SOCK_SEQPACKET socket, docs/protocol.md section 3) and fd 1/2 captured:
         call the handler, write RESPONSE BODY* END (or ERROR) -> DONE
     QUIT or the end of fd 3 -> exit 0
 
+With "direct" in LOAD (concurrency 1 only) a connection whose call ended
+cleanly is held after DONE: nginx writes the next REQUEST BODY* END on it,
+served the same way but without DONE.
+
 The user's side of it is documented in docs/runtimes.md.
 """
 
@@ -23,6 +27,7 @@ import binascii
 import ctypes
 import json
 import os
+import select
 import sys
 import time
 
@@ -55,6 +60,7 @@ BODY_MAX = 1024 * 1024          # what a receiver accepts in one BODY
 BODY_CHUNK = 64 * 1024          # what a sender puts in one BODY
 PACKET_SIZE = 2 * (HEADER_SIZE + JSON_MAX)
 READ_SIZE = 64 * 1024 + HEADER_SIZE
+HELD_MAX = 64                   # connections held between direct calls
 
 # The supervisor kills a call at its deadline; this only keeps a peer that
 # stops reading or writing from parking a socket call for ever.
@@ -114,6 +120,9 @@ class Function:
         self.concurrency = 1
         self.loop_thread = None
         self.lock = None
+        self.direct = False
+        self.held = []          # [conn, bytes read past END], oldest first
+        self.poller = None
 
 
 class LoadError(Exception):
@@ -297,8 +306,12 @@ def load(chan, fn):
 
     flush_output()
 
-    chan.send(FRAME_READY, {"init_us": init_us,
-                            "initializer_us": initializer_us})
+    ready = {"init_us": init_us, "initializer_us": initializer_us}
+
+    if fn.direct:
+        ready["direct"] = True
+
+    chan.send(FRAME_READY, ready)
 
 
 def load_filter(program):
@@ -365,6 +378,9 @@ def setup(fn, conf):
 
     n = conf.get("concurrency")
     fn.concurrency = n if isinstance(n, int) and 1 <= n <= 1000 else 1
+
+    # several calls at once would need a held connection per thread
+    fn.direct = conf.get("direct") is True and fn.concurrency == 1
 
     try:
         os.chdir(code)
@@ -593,26 +609,8 @@ def serve(chan, fn, frames, fd):
     # family and type given: Python need not ask the kernel for them
     conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM, 0, fd)
 
-    # SystemExit (sys.exit() in the function) is let through: the instance
-    # ends, and the supervisor tells nginx so
-    try:
-        status = serve_call(fn, conn, frames, now)
+    status = run_call(fn, conn, frames[0][1], frames[1][1], b"", now)
 
-    except OSError:
-        # the client went away, or nginx did: nothing more to say to it
-        status = 502
-
-    except Exception as e:
-        # a bug here, not in the function
-        log(fn, "runtime error: " + format_exception(e))
-        status = 502
-
-        try:
-            send_error(conn, "runtime error: " + exception_reason(fn, e))
-        except OSError:
-            pass
-
-    conn.close()
     flush_output()
 
     # the id names the call among those in flight (concurrency)
@@ -629,33 +627,73 @@ def serve(chan, fn, frames, fd):
     chan.sock.sendall(frame(FRAME_DONE, dump(done)))
 
 
-def serve_call(fn, conn, frames, now):
+def run_call(fn, conn, invoke, request, rest, now):
+    """One call on conn: the status.  rest is what was read of the body
+    already.  conn is held for the next direct call when the call ended
+    cleanly, closed otherwise."""
+
+    kept = None
+
+    # SystemExit (sys.exit() in the function) is let through: the instance
+    # ends, and the supervisor tells nginx so
     try:
-        invoke = json.loads(bytes(frames[0][1]))
-        req = json.loads(bytes(frames[1][1]))
+        status, kept = serve_call(fn, conn, invoke, request, rest, now)
+
+    except OSError:
+        # the client went away, or nginx did: nothing more to say to it
+        status = 502
+
+    except Exception as e:
+        # a bug here, not in the function
+        log(fn, "runtime error: " + format_exception(e))
+        status = 502
+
+        try:
+            send_error(conn, "runtime error: " + exception_reason(fn, e))
+        except OSError:
+            pass
+
+    if fn.direct and kept is not None:
+        hold(fn, conn, kept)
+    else:
+        conn.close()
+
+    return status
+
+
+def serve_call(fn, conn, invoke, request, rest, now):
+    """(status, what was read past END when the call ended cleanly, both
+    ways at a frame boundary, else None).  invoke is None for a direct
+    call."""
+
+    try:
+        invoke = json.loads(bytes(invoke)) if invoke is not None else {}
+        req = json.loads(bytes(request))
         if not isinstance(invoke, dict) or not isinstance(req, dict):
             raise ValueError
     except ValueError:
         log(fn, "invalid INVOKE or REQUEST")
         send_error(conn, "invalid REQUEST")
-        return 502
+        return 502, None
 
-    body, err = read_body(conn)
+    body, err, rest = read_body(conn, rest)
 
     if err is not None:
         log(fn, "request %s: %s" % (req.get("request_id"), err))
         send_error(conn, "invalid request body: " + err)
-        return 502
+        return 502, None
 
-    return call(fn, conn, invoke, req, body, now)
+    status, responded = call(fn, conn, invoke, req, body, now)
+
+    return status, (rest if responded else None)
 
 
-def read_body(conn):
-    """The whole request body from BODY* END: (bytes, None) or (None,
-    why it is invalid)."""
+def read_body(conn, buf):
+    """The whole request body from BODY* END, buf the bytes of it read
+    already: (bytes, None, what was read past END) or (None, why it is
+    invalid, None)."""
 
     parts = []
-    buf = b""
     pos = 0
 
     try:
@@ -664,7 +702,7 @@ def read_body(conn):
                 chunk = conn_recv(conn, READ_SIZE)
 
                 if not chunk:
-                    return None, "connection closed inside the body"
+                    return None, "connection closed inside the body", None
 
                 buf = buf[pos:] + chunk
                 pos = 0
@@ -673,23 +711,16 @@ def read_body(conn):
             ftype = buf[pos + 1]
             length = int.from_bytes(buf[pos + 4:pos + 8], "big")
 
-            if buf[pos] != 1:
-                return None, "unsupported protocol version"
-            if buf[pos + 2] or buf[pos + 3]:
-                return None, "non-zero frame flags"
-            if ftype not in KNOWN_TYPES:
-                return None, "unknown frame type"
-            if ftype not in (FRAME_BODY, FRAME_END):
-                return None, "unexpected frame in the request body"
-            if ftype == FRAME_END and length:
-                return None, "payload on an empty frame type"
-            if length > BODY_MAX:
-                return None, "frame length over the limit"
+            err = frame_error(buf, pos, (FRAME_BODY, FRAME_END),
+                              "unexpected frame in the request body")
+
+            if err is not None:
+                return None, err, None
 
             pos += HEADER_SIZE
 
             if ftype == FRAME_END:
-                return b"".join(parts), None
+                return b"".join(parts), None, bytes(buf[pos:])
 
             have = len(buf) - pos
 
@@ -708,7 +739,7 @@ def read_body(conn):
                 n = conn_recv_into(conn, view[have:])
 
                 if n == 0:
-                    return None, "connection closed inside the body"
+                    return None, "connection closed inside the body", None
 
                 have += n
 
@@ -717,10 +748,36 @@ def read_body(conn):
             pos = 0
 
     except OSError as e:
-        return None, "read error on the connection: %s" % (e.strerror or e)
+        return None, "read error on the connection: %s" % (e.strerror or e), \
+            None
+
+
+def frame_error(buf, pos, allowed, unexpected):
+    """What is wrong with the frame header at buf[pos:], or None; a valid
+    frame of a type not in allowed is unexpected."""
+
+    ftype = buf[pos + 1]
+    length = int.from_bytes(buf[pos + 4:pos + 8], "big")
+
+    if buf[pos] != 1:
+        return "unsupported protocol version"
+    if buf[pos + 2] or buf[pos + 3]:
+        return "non-zero frame flags"
+    if ftype not in KNOWN_TYPES:
+        return "unknown frame type"
+    if ftype not in allowed:
+        return unexpected
+    if ftype == FRAME_END and length:
+        return "payload on an empty frame type"
+    if length > (BODY_MAX if ftype == FRAME_BODY else JSON_MAX):
+        return "frame length over the limit"
+
+    return None
 
 
 def call(fn, conn, invoke, req, body, now):
+    """(status, whether a whole RESPONSE went out rather than ERROR)"""
+
     request_id = invoke.get("request_id") or req.get("request_id") or ""
     timeout_ms = invoke.get("timeout_ms")
 
@@ -764,7 +821,7 @@ def call(fn, conn, invoke, req, body, now):
 
     send_response(conn, head, data)
 
-    return status
+    return status, True
 
 
 def fail(fn, conn, reason, text):
@@ -774,7 +831,7 @@ def fail(fn, conn, reason, text):
 
     if not fn.debug:
         send_error(conn, reason)
-        return 502
+        return 502, False
 
     data = text.encode("utf-8", "replace")
     head = dump({"status": 502, "headers": [
@@ -783,7 +840,7 @@ def fail(fn, conn, reason, text):
 
     send_response(conn, head, data)
 
-    return 502
+    return 502, True
 
 
 def make_event(req, body, request_id):
@@ -1132,6 +1189,9 @@ def serve_loop(chan, fn, buf):
 
     try:
         while True:
+            if fn.direct and not wait_held(fn):
+                continue
+
             packet, fd = chan.recv(fn, buf)
 
             if len(packet) == 0:
@@ -1158,6 +1218,126 @@ def serve_loop(chan, fn, buf):
 
     flush_output()
     os._exit(code)
+
+
+# -- direct calls -----------------------------------------------------------
+#
+# With "direct", between calls the one thread polls fd 3 and the held
+# connections at once; a held connection that becomes readable carries the
+# next call, REQUEST BODY* END, served like an INVOKE's but without DONE.
+
+def wait_held(fn):
+    """True when fd 3 has a packet; False when a held connection was
+    served or dropped instead."""
+
+    # what was read past an END already: poll() would not report it
+    for i, (conn, rest) in enumerate(fn.held):
+        if rest:
+            serve_held(fn, i)
+            return False
+
+    ready = {fd for fd, _ in poller(fn).poll()}
+
+    # the supervisor's packets first: QUIT, INVOKE
+    if CHANNEL_FD in ready:
+        return True
+
+    for i, (conn, rest) in enumerate(fn.held):
+        if conn.fileno() in ready:
+            serve_held(fn, i)
+            break
+
+    return False
+
+
+def hold(fn, conn, rest):
+    """conn's call ended cleanly: it waits for the next one, the one
+    unused the longest making room."""
+
+    if len(fn.held) == HELD_MAX:
+        unhold(fn, 0).close()
+
+    poller(fn).register(conn.fileno(), select.POLLIN)
+    fn.held.append([conn, rest])
+
+
+def poller(fn):
+    """fd 3 and the held connections, registered as they come and go."""
+
+    if fn.poller is None:
+        fn.poller = select.poll()
+        fn.poller.register(CHANNEL_FD, select.POLLIN)
+
+    return fn.poller
+
+
+def unhold(fn, i):
+    conn, _ = fn.held.pop(i)
+    fn.poller.unregister(conn.fileno())
+    return conn
+
+
+def serve_held(fn, i):
+    rest = fn.held[i][1]
+    conn = unhold(fn, i)
+
+    try:
+        if not rest:
+            # one read(): poll() said readable, and that must not block
+            try:
+                rest = os.read(conn.fileno(), READ_SIZE)
+            except BlockingIOError:
+                hold(fn, conn, b"")
+                return
+
+            if not rest:
+                # nginx dropped it
+                conn.close()
+                return
+
+        request, rest, err = read_request(conn, rest)
+
+    except OSError as e:
+        request, err = None, "read error: %s" % (e.strerror or e)
+
+    if err is not None:
+        log(fn, "held connection: " + err)
+        conn.close()
+        return
+
+    run_call(fn, conn, None, request, rest, time.monotonic())
+    flush_output()
+
+
+def read_request(conn, buf):
+    """The REQUEST frame that buf begins: (payload, what follows it, None)
+    or (None, None, why not).  Once begun it is waited for whole."""
+
+    while len(buf) < HEADER_SIZE:
+        chunk = conn_recv(conn, READ_SIZE)
+
+        if not chunk:
+            return None, None, "closed inside a frame"
+
+        buf += chunk
+
+    err = frame_error(buf, 0, (FRAME_REQUEST,),
+                      "unexpected frame type 0x%02x" % buf[1])
+
+    if err is not None:
+        return None, None, err
+
+    end = HEADER_SIZE + int.from_bytes(buf[4:8], "big")
+
+    while len(buf) < end:
+        chunk = conn_recv(conn, READ_SIZE)
+
+        if not chunk:
+            return None, None, "closed inside a frame"
+
+        buf += chunk
+
+    return buf[HEADER_SIZE:end], buf[end:], None
 
 
 if __name__ == "__main__":
