@@ -46,6 +46,7 @@ typedef struct shim_control_s   shim_control_t;
 #include "shim_control.h"
 #include "shim_status.h"
 #include "shim_user.h"
+#include "shim_direct.h"
 
 
 /* "function "hello" instance 3: " starts every line about an instance */
@@ -93,6 +94,7 @@ struct shim_ctx_s {
     int                  kmsg;             /* for seccomp kills, or -1 */
     shim_cgroup_t        cgroup;
     shim_slot_t          slots;
+    shim_direct_t        direct;           /* the table of direct calls */
 
     shim_pool_t          pools[SHIM_POOLS_MAX];
     unsigned             npools;
@@ -116,6 +118,7 @@ struct shim_ctx_s {
     unsigned             stopping:1;
     unsigned             pid_file_written:1;
     shim_timer_t         stop_timer;
+    shim_timer_t         direct_timer;     /* stuck direct calls */
 
     /* one packet from an instance, or one frame to be sent */
     uint8_t             *packet;

@@ -19,6 +19,8 @@
 
 static int shim_control_register(shim_control_t *c, uint8_t *payload,
     size_t len);
+static void shim_control_abandon(shim_control_t *c, uint8_t *payload,
+    size_t len);
 static void shim_control_release(shim_control_t *c, shim_function_t **list,
     size_t n);
 static int shim_control_reply(shim_control_t *c, size_t nfunctions);
@@ -42,7 +44,8 @@ shim_control_start(shim_ctx_t *ctx, int fd, uint8_t *payload, size_t len)
     }
 
     c->ctx = ctx;
-    shim_frame_reader_init(&c->rd, SHIM_FRAME_TYPE(FAAS_FRAME_REGISTER));
+    shim_frame_reader_init(&c->rd, SHIM_FRAME_TYPE(FAAS_FRAME_REGISTER)
+                                   | SHIM_FRAME_TYPE(FAAS_FRAME_ABANDON));
     shim_event_init(&c->ev, fd, shim_control_handler, c);
     shim_queue_insert_tail(&ctx->controls, &c->link);
 
@@ -162,6 +165,44 @@ shim_control_register(shim_control_t *c, uint8_t *payload, size_t len)
 }
 
 
+/*
+ * ABANDON: a worker gave up a direct call, which the supervisor never saw
+ * (timeout).  Only killing the instance stops the call.
+ */
+static void
+shim_control_abandon(shim_control_t *c, uint8_t *payload, size_t len)
+{
+    json_t      *json;
+    json_int_t   instance, slot, gen, after;
+    const char  *rid;
+
+    json = json_loadb((const char *) payload, len, 0, NULL);
+
+    rid = NULL;
+    after = 0;
+
+    if (json == NULL
+        || json_unpack(json, "{s:I, s:I, s:I, s?s, s?I}",
+                       "instance", &instance, "slot", &slot, "gen", &gen,
+                       "request_id", &rid, "after_ms", &after)
+           != 0
+        || instance < 0 || slot < 0 || slot >= FAAS_SLOTS_MAX || gen < 0
+        || gen > UINT32_MAX || after < 0)
+    {
+        shim_log_error(&c->ctx->log, SHIM_LOG_WARN, 0,
+                       "control connection of pid %lld: invalid ABANDON, "
+                       "ignored", c->pid);
+        json_decref(json);
+        return;
+    }
+
+    shim_instance_abandoned(c->ctx, (uint64_t) instance, (uint32_t) slot,
+                            (uint32_t) gen, rid, (uint64_t) after);
+
+    json_decref(json);
+}
+
+
 static void
 shim_control_release(shim_control_t *c, shim_function_t **list, size_t n)
 {
@@ -183,6 +224,7 @@ shim_control_release(shim_control_t *c, shim_function_t **list, size_t n)
 static int
 shim_control_reply(shim_control_t *c, size_t nfunctions)
 {
+    char         nonce[17];
     size_t       n;
     json_t      *json;
     uint8_t     *out;
@@ -192,6 +234,21 @@ shim_control_reply(shim_control_t *c, size_t nfunctions)
 
     json = json_pack("{s:s, s:I}", "generation", c->generation,
                      "functions", (json_int_t) nfunctions);
+
+    /* where the worker maps the table of direct calls, and which one */
+
+    if (json != NULL && ctx->direct.base != NULL) {
+        snprintf(nonce, sizeof(nonce), "%016" PRIx64, ctx->direct.nonce);
+
+        if (json_object_set_new(json, "slots",
+                                json_string(ctx->direct.path)) != 0
+            || json_object_set_new(json, "slots_nonce", json_string(nonce))
+               != 0)
+        {
+            json_decref(json);
+            json = NULL;
+        }
+    }
 
     n = json ? shim_frame_encode_json(ctx->out, FAAS_FRAME_REGISTERED, json)
              : 0;
@@ -268,9 +325,15 @@ shim_control_handler(shim_event_t *ev, uint32_t revents)
             break;
         }
 
-        /* a worker may register again on the same connection */
-
         payload = shim_frame_reader_take(&c->rd, &len);
+
+        if (c->rd.frame.type == FAAS_FRAME_ABANDON) {
+            shim_control_abandon(c, payload, len);
+            free(payload);
+            continue;
+        }
+
+        /* a worker may register again on the same connection */
 
         if (shim_control_register(c, payload, len) != 0) {
             free(payload);

@@ -57,7 +57,9 @@ typedef enum {
 
 
 typedef struct {
-    uint64_t             calls;           /* dispatched to an instance */
+    uint64_t             calls;           /* dispatched to an instance,
+                                             or made directly */
+    uint64_t             direct_calls;    /* made by nginx directly */
     uint64_t             cold_starts;
     uint64_t             prewarm_hits;    /* first calls of instances
                                              that were ready before */

@@ -44,6 +44,7 @@ static void shim_instance_fail_calls(shim_instance_t *inst, int status,
 static int shim_instance_accepts(shim_instance_t *inst);
 static void shim_instance_quit(shim_instance_t *inst, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+static void shim_instance_send_quit(shim_instance_t *inst);
 static void shim_instance_kill(shim_instance_t *inst, int status,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void shim_instance_timer_handler(shim_timer_t *t);
@@ -57,14 +58,109 @@ static unsigned shim_function_pool(shim_function_t *fn);
 shim_instance_t *
 shim_instance_get_warm(shim_function_t *fn)
 {
-    shim_queue_t  *q;
+    shim_queue_t     *q;
+    shim_instance_t  *inst;
 
     if (!shim_queue_empty(&fn->open)) {
         q = shim_queue_head(&fn->open);
         return shim_queue_data(q, shim_instance_t, avail);
     }
 
-    return shim_instance_get_idle(fn);
+    /* an idle one, unless a worker is calling it directly */
+
+    for (q = shim_queue_head(&fn->idle);
+         q != shim_queue_sentinel(&fn->idle);
+         q = shim_queue_next(q))
+    {
+        inst = shim_queue_data(q, shim_instance_t, avail);
+
+        if (inst->direct
+            && !faas_slot_take(shim_direct_slot(&inst->ctx->direct,
+                                                inst->slot)))
+        {
+            continue;
+        }
+
+        shim_queue_remove(q);
+        shim_timer_cancel(&inst->ctx->loop.timers, &inst->timer);
+        inst->recalled = 0;
+
+        return inst;
+    }
+
+    return NULL;
+}
+
+
+void
+shim_instance_recall(shim_function_t *fn)
+{
+    shim_queue_t     *q;
+    shim_instance_t  *inst;
+
+    for (q = shim_queue_head(&fn->idle);
+         q != shim_queue_sentinel(&fn->idle);
+         q = shim_queue_next(q))
+    {
+        inst = shim_queue_data(q, shim_instance_t, avail);
+
+        if (!inst->direct || inst->recalled) {
+            continue;
+        }
+
+        /* closed: no direct call after the one in flight */
+
+        if (faas_slot_close(shim_direct_slot(&inst->ctx->direct, inst->slot))
+            == 0)
+        {
+            /* it ended meanwhile: the slot will open again when idle */
+            inst->recalled = 1;
+            shim_timer_add(&inst->ctx->loop, &inst->timer, 0);
+            continue;
+        }
+
+        inst->recalled = 1;
+        shim_timer_add(&inst->ctx->loop, &inst->timer, SHIM_DIRECT_POLL);
+    }
+}
+
+
+void
+shim_instance_count_direct(shim_instance_t *inst)
+{
+    uint64_t          calls;
+    shim_function_t  *fn;
+
+    if (!inst->direct) {
+        return;
+    }
+
+    fn = inst->function;
+
+    calls = __atomic_load_n(&shim_direct_slot(&inst->ctx->direct,
+                                              inst->slot)->calls,
+                            __ATOMIC_RELAXED);
+
+    fn->stats.calls += calls - inst->direct_counted;
+    fn->stats.direct_calls += calls - inst->direct_counted;
+    inst->direct_counted = calls;
+}
+
+
+unsigned
+shim_instance_direct_in_flight(shim_instance_t *inst)
+{
+    uint64_t  w;
+
+    if (!inst->direct) {
+        return 0;
+    }
+
+    w = __atomic_load_n(&shim_direct_slot(&inst->ctx->direct,
+                                          inst->slot)->state,
+                        __ATOMIC_ACQUIRE);
+
+    return faas_slot_inflight(w);
 }
 
 
@@ -459,6 +555,20 @@ shim_instance_load(shim_instance_t *inst)
         return -1;
     }
 
+    /*
+     * Direct calls need one call at a time (a slot claims the whole
+     * instance) and no max_requests (only the supervisor counts calls).
+     */
+
+    if (fn->concurrency == 1 && fn->max_requests == 0
+        && ctx->direct.base != NULL
+        && json_object_set_new(load, "direct", json_true()) != 0)
+    {
+        json_decref(load);
+        errno = ENOMEM;
+        return -1;
+    }
+
     if (fn->initializer != NULL
         && json_object_set_new(load, "initializer",
                                json_string(fn->initializer))
@@ -638,8 +748,18 @@ shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r, int cold)
     n = snprintf((char *) ctx->out + FAAS_FRAME_HEADER_SIZE, FAAS_JSON_MAX,
                  "{\"instance\":%" PRIu64 ",\"cold\":%d,\"prewarmed\":%d,"
                  "\"pid\":%d,\"queue_us\":%" PRIu64 ",\"start_us\":%"
-                 PRIu64 ",\"layer\":\"%s\"}", inst->id, cold, prewarmed,
+                 PRIu64 ",\"layer\":\"%s\"", inst->id, cold, prewarmed,
                  (int) inst->pid, queue_us, start_us, layer);
+
+    /* the worker may keep the connection for direct calls to the slot */
+
+    if (inst->direct) {
+        n += snprintf((char *) ctx->out + FAAS_FRAME_HEADER_SIZE + n,
+                      FAAS_JSON_MAX - n, ",\"slot\":%u,\"gen\":%u",
+                      inst->slot, inst->slot_gen);
+    }
+
+    ((char *) ctx->out)[FAAS_FRAME_HEADER_SIZE + n++] = '}';
 
     faas_frame_header_encode(ctx->out, FAAS_FRAME_DISPATCH, (uint32_t) n);
 
@@ -986,6 +1106,7 @@ static void
 shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
     size_t len)
 {
+    int              direct;
     json_t          *json, *v;
     uint64_t         now;
     shim_ctx_t      *ctx;
@@ -1002,9 +1123,14 @@ shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
 
     init = -1;
     initializer = 0;
+    direct = 0;
 
     if (len > 0) {
         json = json_loadb((const char *) payload, len, 0, NULL);
+
+        /* the runtime keeps connections: LOAD asked, and it can */
+        direct = json_is_true(json_object_get(json, "direct"));
+
         v = json_object_get(json, "init_us");
 
         if (json_is_integer(v)) {
@@ -1025,6 +1151,20 @@ shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
     shim_queue_remove(&inst->avail);
 
     inst->function->reserve_paused = 0;
+
+    if (direct && inst->function->concurrency == 1
+        && inst->function->max_requests == 0
+        && shim_direct_alloc(&ctx->direct, inst->id, &inst->slot,
+                             &inst->slot_gen)
+           == 0)
+    {
+        inst->direct = 1;
+
+        if (!shim_timer_armed(&ctx->direct_timer)) {
+            shim_timer_add(&ctx->loop, &ctx->direct_timer,
+                           SHIM_DIRECT_WATCH);
+        }
+    }
 
     now = shim_time_now();
     r = inst->request;
@@ -1255,6 +1395,12 @@ shim_instance_available(shim_instance_t *inst)
     shim_queue_remove(&inst->avail);
     shim_queue_insert_head(&fn->idle, &inst->avail);
 
+    /* idle: the workers may call it directly until the supervisor needs it */
+
+    if (inst->direct) {
+        faas_slot_open(shim_direct_slot(&ctx->direct, inst->slot));
+    }
+
     if (fn->refs == 0) {
         shim_timer_add(&ctx->loop, &inst->timer,
                        ctx->conf.retire_grace);
@@ -1281,8 +1427,6 @@ shim_instance_available(shim_instance_t *inst)
 static void
 shim_instance_quit(shim_instance_t *inst, const char *fmt, ...)
 {
-    int          err;
-    uint8_t      frame[FAAS_FRAME_HEADER_SIZE];
     va_list      args;
     shim_ctx_t  *ctx;
 
@@ -1294,6 +1438,35 @@ shim_instance_quit(shim_instance_t *inst, const char *fmt, ...)
 
     shim_queue_remove(&inst->avail);
     inst->state = SHIM_INSTANCE_QUITTING;
+
+    /*
+     * Closed, the slot takes no new direct call; one in flight may not
+     * even have reached the runtime yet, which would read QUIT first.
+     * QUIT waits for it (shim_instance_timer_handler()).
+     */
+
+    if (inst->direct
+        && faas_slot_close(shim_direct_slot(&ctx->direct, inst->slot)) > 0)
+    {
+        inst->quit_pending = 1;
+        inst->quit_asked = ctx->loop.now;
+        shim_timer_add(&ctx->loop, &inst->timer, SHIM_DIRECT_POLL);
+        return;
+    }
+
+    shim_instance_send_quit(inst);
+}
+
+
+static void
+shim_instance_send_quit(shim_instance_t *inst)
+{
+    int          err;
+    uint8_t      frame[FAAS_FRAME_HEADER_SIZE];
+    shim_ctx_t  *ctx;
+
+    ctx = inst->ctx;
+    inst->quit_pending = 0;
 
     faas_frame_header_encode(frame, FAAS_FRAME_QUIT, 0);
 
@@ -1334,6 +1507,10 @@ shim_instance_kill(shim_instance_t *inst, int status, const char *fmt, ...)
         } else if (inst->state != SHIM_INSTANCE_QUITTING) {
             inst->failure = SHIM_FAIL_CRASH;
         }
+    }
+
+    if (inst->direct) {
+        (void) faas_slot_close(shim_direct_slot(&ctx->direct, inst->slot));
     }
 
     if (!inst->killed && !inst->exited) {
@@ -1436,7 +1613,8 @@ shim_instance_call_timeout(shim_request_t *r)
 static void
 shim_instance_timer_handler(shim_timer_t *t)
 {
-    uint64_t          idle;
+    uint64_t          idle, used;
+    faas_slot_t      *slot;
     shim_ctx_t       *ctx;
     shim_instance_t  *inst;
     shim_function_t  *fn;
@@ -1467,6 +1645,41 @@ shim_instance_timer_handler(shim_timer_t *t)
             break;
         }
 
+        /* taken back for the queue: it serves it once its call ends */
+
+        if (inst->recalled) {
+            if (shim_instance_direct_in_flight(inst) > 0) {
+                shim_timer_add(&ctx->loop, &inst->timer, SHIM_DIRECT_POLL);
+                break;
+            }
+
+            inst->recalled = 0;
+            shim_instance_available(inst);
+            break;
+        }
+
+        /* idle for the supervisor, but nginx may have called it since */
+
+        slot = NULL;
+
+        if (inst->direct) {
+            slot = shim_direct_slot(&ctx->direct, inst->slot);
+
+            if (shim_instance_direct_in_flight(inst) > 0) {
+                shim_timer_add(&ctx->loop, &inst->timer,
+                               fn->idle_timeout > 0 ? fn->idle_timeout
+                                                    : SHIM_QUIT_GRACE);
+                break;
+            }
+
+            used = __atomic_load_n(&slot->last_used, __ATOMIC_RELAXED)
+                   * 1000;
+
+            if (used > inst->idle_since && used <= ctx->loop.now) {
+                inst->idle_since = used;
+            }
+        }
+
         idle = (ctx->loop.now - inst->idle_since) / 1000;
 
         if (fn->idle_timeout > 0 && idle < fn->idle_timeout) {
@@ -1491,6 +1704,13 @@ shim_instance_timer_handler(shim_timer_t *t)
             break;
         }
 
+        /* a direct call may have begun since: then it is not idle */
+
+        if (slot != NULL && !faas_slot_take(slot)) {
+            shim_timer_add(&ctx->loop, &inst->timer, fn->idle_timeout);
+            break;
+        }
+
         shim_log_error(&ctx->log, SHIM_LOG_DEBUG, 0,
                        SHIM_INST_FMT "idle for %" PRIu64 " ms, quitting",
                        SHIM_INST_ARGS(inst), fn->idle_timeout);
@@ -1499,6 +1719,23 @@ shim_instance_timer_handler(shim_timer_t *t)
         break;
 
     case SHIM_INSTANCE_QUITTING:
+
+        if (inst->quit_pending) {
+            if (shim_instance_direct_in_flight(inst) == 0) {
+                shim_instance_send_quit(inst);
+                break;
+            }
+
+            if (ctx->loop.now - inst->quit_asked
+                < (fn->timeout + SHIM_QUIT_GRACE) * 1000)
+            {
+                shim_timer_add(&ctx->loop, &inst->timer, SHIM_DIRECT_POLL);
+                break;
+            }
+
+            /* a worker that died in a direct call never releases it */
+        }
+
         shim_log_error(&ctx->log, SHIM_LOG_WARN, 0,
                        SHIM_INST_FMT "still running %d ms after QUIT, "
                        "killed", SHIM_INST_ARGS(inst), SHIM_QUIT_GRACE);
@@ -1715,6 +1952,11 @@ shim_instance_free(shim_instance_t *inst)
     shim_instance_close_channel(inst);
     shim_output_close(inst);
     shim_timer_release(&ctx->loop.timers, &inst->timer);
+
+    if (inst->direct) {
+        shim_instance_count_direct(inst);
+        shim_direct_free(&ctx->direct, inst->slot);
+    }
 
     shim_queue_remove(&inst->avail);
     shim_queue_remove(&inst->flink);
@@ -2002,6 +2244,105 @@ shim_instance_code_changed(shim_ctx_t *ctx, shim_function_t *fn)
     }
 
     shim_function_schedule(ctx, fn);
+}
+
+
+void
+shim_instance_direct_watch(shim_timer_t *t)
+{
+    uint64_t          now, since;
+    unsigned          direct;
+    shim_ctx_t       *ctx;
+    faas_slot_t      *slot;
+    shim_queue_t     *q, *next;
+    shim_instance_t  *inst;
+
+    ctx = t->data;
+    now = ctx->loop.now / 1000;
+    direct = 0;
+
+    for (q = shim_queue_head(&ctx->instances);
+         q != shim_queue_sentinel(&ctx->instances);
+         q = next)
+    {
+        next = shim_queue_next(q);
+        inst = shim_queue_data(q, shim_instance_t, link);
+
+        if (!inst->direct || inst->killed) {
+            continue;
+        }
+
+        direct = 1;
+
+        if (shim_instance_direct_in_flight(inst) == 0) {
+            continue;
+        }
+
+        /* stamped by the worker when it claimed the slot */
+
+        slot = shim_direct_slot(&ctx->direct, inst->slot);
+        since = __atomic_load_n(&slot->last_used, __ATOMIC_RELAXED);
+
+        if (since > now
+            || now - since < inst->function->timeout + SHIM_QUIT_GRACE)
+        {
+            continue;
+        }
+
+        inst->failure = SHIM_FAIL_TIMEOUT;
+
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                       SHIM_INST_FMT "a direct call has been in flight for %"
+                       PRIu64 " ms, past its timeout: its nginx worker is "
+                       "gone; killed", SHIM_INST_ARGS(inst), now - since);
+
+        shim_instance_kill(inst, 502, "instance %" PRIu64 " killed: a "
+                           "direct call was lost", inst->id);
+    }
+
+    if (direct) {
+        shim_timer_add(&ctx->loop, t, SHIM_DIRECT_WATCH);
+    }
+}
+
+
+void
+shim_instance_abandoned(shim_ctx_t *ctx, uint64_t id, uint32_t slot,
+    uint32_t gen, const char *request_id, uint64_t after_ms)
+{
+    shim_queue_t     *q;
+    shim_instance_t  *inst;
+
+    for (q = shim_queue_head(&ctx->instances);
+         q != shim_queue_sentinel(&ctx->instances);
+         q = shim_queue_next(q))
+    {
+        inst = shim_queue_data(q, shim_instance_t, link);
+
+        if (inst->id != id) {
+            continue;
+        }
+
+        /* a later generation of the slot: that instance is gone already */
+
+        if (!inst->direct || inst->slot != slot || inst->slot_gen != gen
+            || inst->killed)
+        {
+            return;
+        }
+
+        inst->failure = SHIM_FAIL_TIMEOUT;
+
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                       SHIM_INST_FMT "timed out after %" PRIu64 " ms serving "
+                       "request %s (a direct call); killed",
+                       SHIM_INST_ARGS(inst), after_ms,
+                       request_id ? request_id : "-");
+
+        shim_instance_kill(inst, 502, "instance %" PRIu64 " killed: a "
+                           "direct call timed out", inst->id);
+        return;
+    }
 }
 
 

@@ -9,6 +9,12 @@
 
 #define SHIM_QUIT_GRACE  1000            /* ms from QUIT to SIGKILL */
 
+/* ms between looks at a slot whose direct call the supervisor waits for */
+#define SHIM_DIRECT_POLL  5
+
+/* ms between looks for direct calls whose worker is gone */
+#define SHIM_DIRECT_WATCH  1000
+
 /*
  * How long, by default, the idle instances of a version that no nginx
  * worker registers any more are kept (--retire-grace): an nginx restart,
@@ -69,6 +75,16 @@ struct shim_instance_s {
     unsigned             refilled:1;      /* its pool was refilled */
     unsigned             filtered:1;      /* sent its runtime's FILTER */
     unsigned             prefiltered:1;   /* got it in its pool */
+    unsigned             direct:1;        /* has a slot: nginx workers may
+                                             call it on connections they
+                                             kept (shim_direct.h) */
+    uint32_t             slot;            /* its slot, when direct */
+    uint32_t             slot_gen;
+    uint64_t             direct_counted;  /* of the slot's calls, those in
+                                             the function's stats */
+    uint64_t             quit_asked;      /* us: quit_pending since */
+    unsigned             quit_pending:1;  /* QUIT waits for a direct call */
+    unsigned             recalled:1;      /* the queue waits for it */
 };
 
 
@@ -97,6 +113,29 @@ const char *shim_instance_start_error(shim_ctx_t *ctx, int err);
 /* 0: dispatched, 1: r was dropped, inst is still usable, -1: inst failed */
 int shim_instance_dispatch(shim_instance_t *inst, shim_request_t *r,
     int cold);
+
+/*
+ * requests wait in the queue: the idle instances in direct calls are
+ * taken back, their slots closed, and serve the queue once those end
+ */
+void shim_instance_recall(shim_function_t *fn);
+
+/* adds the direct calls made since the last count to the stats */
+void shim_instance_count_direct(shim_instance_t *inst);
+
+/* direct calls in flight: 0 or 1 */
+unsigned shim_instance_direct_in_flight(shim_instance_t *inst);
+
+/*
+ * Once a second while instances take direct calls: a direct call in
+ * flight for longer than its timeout has lost its worker (a worker
+ * enforces the timeout itself), and its instance is killed
+ */
+void shim_instance_direct_watch(shim_timer_t *t);
+
+/* a worker gave up a direct call (timeout): the instance is killed */
+void shim_instance_abandoned(shim_ctx_t *ctx, uint64_t id, uint32_t slot,
+    uint32_t gen, const char *request_id, uint64_t after_ms);
 
 /* serves the next waiting requests while it has room, or goes idle */
 void shim_instance_available(shim_instance_t *inst);

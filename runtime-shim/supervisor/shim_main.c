@@ -565,7 +565,9 @@ shim_init(shim_ctx_t *ctx)
 
     if (shim_function_table_init(&ctx->functions) != 0
         || shim_timer_init(&ctx->loop.timers, &ctx->stop_timer,
-                           shim_stop_timer_handler, ctx) != 0)
+                           shim_stop_timer_handler, ctx) != 0
+        || shim_timer_init(&ctx->loop.timers, &ctx->direct_timer,
+                           shim_instance_direct_watch, ctx) != 0)
     {
         shim_log_error(&ctx->log, SHIM_LOG_ERROR, ENOMEM, "init failed");
         return -1;
@@ -685,6 +687,13 @@ shim_init(shim_ctx_t *ctx)
     }
 
     /* after the listener: a second supervisor on the socket fails first */
+
+    if (shim_direct_init(&ctx->direct, &ctx->log, ctx->conf.listen_path,
+                         ctx->conf.socket_mode, ctx->conf.socket_gid)
+        != 0)
+    {
+        return -1;
+    }
 
     if (shim_pool_init(ctx) != 0) {
         return -1;
@@ -939,6 +948,7 @@ shim_cleanup(shim_ctx_t *ctx)
     shim_watch_cleanup(ctx);
     shim_user_cleanup(&ctx->users);
     shim_slot_cleanup(&ctx->slots, &ctx->log);
+    shim_direct_cleanup(&ctx->direct, &ctx->log);
     shim_cgroup_cleanup(&ctx->cgroup, &ctx->log);
     shim_seccomp_free(&ctx->seccomp);
     shim_seccomp_free_profiles(ctx->seccomp_profiles);

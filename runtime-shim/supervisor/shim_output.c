@@ -2,6 +2,7 @@
  * Instance output, see shim_output.h.
  */
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -227,6 +228,7 @@ shim_output_emit(shim_instance_t *inst, unsigned stream, const char *data,
     size_t len)
 {
     char              line[SHIM_OUTPUT_LINE_MAX + 1];
+    char              direct_id[33];
     size_t            i;
     shim_ctx_t       *ctx;
     const char       *rid, *name;
@@ -253,6 +255,25 @@ shim_output_emit(shim_instance_t *inst, unsigned stream, const char *data,
           ? shim_queue_data(shim_queue_head(&inst->calls), shim_request_t,
                             call)->id
           : NULL;
+
+    /* a direct call: the worker left its id in the slot */
+
+    if (rid == NULL && inst->active == 0
+        && shim_instance_direct_in_flight(inst) > 0)
+    {
+        memcpy(direct_id,
+               shim_direct_slot(&inst->ctx->direct, inst->slot)->request_id,
+               sizeof(direct_id) - 1);
+        direct_id[sizeof(direct_id) - 1] = '\0';
+
+        for (i = 0; isxdigit((unsigned char) direct_id[i]); i++) {
+            /* void */
+        }
+
+        if (i > 0 && direct_id[i] == '\0') {
+            rid = direct_id;
+        }
+    }
     name = shim_output_streams[stream];
 
     switch (fn->output) {

@@ -297,6 +297,9 @@ shim_request_route(shim_request_t *r)
         shim_timer_add(&ctx->loop, &r->timer, fn->queue_timeout);
     }
 
+    /* the queue is served by DONE, which direct calls never send */
+    shim_instance_recall(fn);
+
     shim_log_error(&ctx->log, SHIM_LOG_DEBUG, 0,
                    "function \"%s\": request %s queued (%u waiting)",
                    fn->name, r->id, fn->nwaiting);

@@ -278,7 +278,7 @@ shim_status_cmp_u32(const void *one, const void *two)
 static void
 shim_status_collect(shim_function_t *fn, shim_status_fn_t *s)
 {
-    unsigned          n;
+    unsigned          n, direct;
     uint32_t          sorted[SHIM_COLD_SAMPLES];
     shim_queue_t     *q;
     shim_instance_t  *inst;
@@ -315,7 +315,26 @@ shim_status_collect(shim_function_t *fn, shim_status_fn_t *s)
             break;
         }
 
-        s->in_flight += inst->active;
+        /* idle for the supervisor, in a direct call for nginx */
+
+        direct = shim_instance_direct_in_flight(inst);
+
+        if (direct > 0 && inst->state == SHIM_INSTANCE_IDLE) {
+            if (inst->reserved) {
+                s->reserved--;
+
+            } else if (inst->served == 0) {
+                s->prewarmed--;
+
+            } else {
+                s->idle--;
+            }
+
+            s->busy++;
+        }
+
+        s->in_flight += inst->active + direct;
+        shim_instance_count_direct(inst);
     }
 
     n = fn->stats.ncold;
@@ -396,7 +415,8 @@ shim_status_json(shim_ctx_t *ctx, shim_function_t **fns, size_t n)
                                fn->stats.cold_by_layer[SHIM_LAYER_NONE]);
 
         f = json_pack("{s:s, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:I},"
-                      " s:I, s:I, s:I, s:I, s:I, s:I, s:o*, s:o*, s:o*}",
+                      " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*, s:o*,"
+                      " s:o*}",
                       "name", fn->name,
                       "version", fn->version,
                       "registered", fn->refs > 0,
@@ -410,6 +430,7 @@ shim_status_json(shim_ctx_t *ctx, shim_function_t **fns, size_t n)
                       "in_flight", (json_int_t) s.in_flight,
                       "queue_length", (json_int_t) fn->nwaiting,
                       "calls", (json_int_t) fn->stats.calls,
+                      "direct_calls", (json_int_t) fn->stats.direct_calls,
                       "cold_starts", (json_int_t) fn->stats.cold_starts,
                       "prewarm_hits", (json_int_t) fn->stats.prewarm_hits,
                       "errors", errors,
@@ -545,12 +566,23 @@ shim_status_prometheus(shim_text_t *t, shim_ctx_t *ctx,
     }
 
     shim_text_printf(t, "# HELP faas_calls_total Calls dispatched to an "
-                     "instance.\n# TYPE faas_calls_total counter\n");
+                     "instance, or made directly.\n"
+                     "# TYPE faas_calls_total counter\n");
 
     for (i = 0; i < n; i++) {
         shim_text_printf(t, "faas_calls_total");
         shim_text_labels(t, fns[i]);
         shim_text_printf(t, "} %" PRIu64 "\n", fns[i]->stats.calls);
+    }
+
+    shim_text_printf(t, "# HELP faas_direct_calls_total Calls nginx made "
+                     "to an idle instance without the supervisor.\n"
+                     "# TYPE faas_direct_calls_total counter\n");
+
+    for (i = 0; i < n; i++) {
+        shim_text_printf(t, "faas_direct_calls_total");
+        shim_text_labels(t, fns[i]);
+        shim_text_printf(t, "} %" PRIu64 "\n", fns[i]->stats.direct_calls);
     }
 
     shim_text_printf(t, "# HELP faas_cold_starts_total Calls that started "
