@@ -28,6 +28,7 @@
  */
 #define NGX_HTTP_FAAS_LOG_NAME_MAX   256     /* bytes, escaped */
 #define NGX_HTTP_FAAS_LOG_ID_MAX     128
+#define NGX_HTTP_FAAS_CTL_OUT        4096
 #define NGX_HTTP_FAAS_LOG_LINE_MAX   (NGX_MAX_ERROR_STR - 640)
 
 
@@ -62,6 +63,10 @@ typedef struct {
     size_t                       frame_len;
     size_t                       sent;
 
+    u_char                       out[NGX_HTTP_FAAS_CTL_OUT];  /* ABANDON */
+    size_t                       out_len;
+    size_t                       out_sent;
+
     u_char                      *buf;           /* what the supervisor sent */
     u_char                      *pos;
     u_char                      *last;
@@ -78,6 +83,7 @@ typedef struct {
 static void ngx_http_faas_control_connect(ngx_http_faas_control_t *ctl);
 static void ngx_http_faas_control_send(ngx_http_faas_control_t *ctl);
 static void ngx_http_faas_control_write_handler(ngx_event_t *wev);
+static void ngx_http_faas_control_flush(ngx_http_faas_control_t *ctl);
 static void ngx_http_faas_control_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_http_faas_control_process(ngx_http_faas_control_t *ctl);
 static ngx_int_t ngx_http_faas_control_registered(
@@ -183,6 +189,8 @@ ngx_http_faas_control_done(ngx_cycle_t *cycle)
         ngx_close_connection(ctl->peer.connection);
         ctl->peer.connection = NULL;
     }
+
+    ngx_http_faas_direct_unmap(cycle);
 
     ctl->state = ngx_http_faas_ctl_down;
     ngx_http_faas_control = NULL;
@@ -347,6 +355,11 @@ ngx_http_faas_control_write_handler(ngx_event_t *wev)
     c = wev->data;
     ctl = c->data;
 
+    if (ctl->state == ngx_http_faas_ctl_ready) {
+        ngx_http_faas_control_flush(ctl);
+        return;
+    }
+
     if (ctl->state != ngx_http_faas_ctl_registering
         || ctl->sent == ctl->frame_len)
     {
@@ -373,6 +386,94 @@ ngx_http_faas_control_write_handler(ngx_event_t *wev)
     }
 
     ngx_http_faas_control_send(ctl);
+}
+
+
+/*
+ * ABANDON: a direct call timed out (ngx_http_faas_direct.c), and only the
+ * supervisor can stop the instance that runs it.  Frames are small and
+ * rare; one that finds the buffer full is dropped, and the supervisor
+ * notices the stuck instance by itself later.
+ */
+
+void
+ngx_http_faas_control_abandon(ngx_http_faas_ctx_t *ctx, ngx_msec_t after)
+{
+    u_char                   *p;
+    size_t                    len;
+    ngx_http_faas_control_t  *ctl;
+
+    ctl = ngx_http_faas_control;
+
+    if (ctl == NULL || ctl->state != ngx_http_faas_ctl_ready) {
+        return;
+    }
+
+    len = sizeof("{\"instance\":,\"slot\":,\"gen\":,\"request_id\":\"\","
+                 "\"after_ms\":}") - 1
+          + 3 * NGX_INT64_LEN + NGX_HTTP_FAAS_REQUEST_ID_LEN + NGX_INT_T_LEN;
+
+    if (ctl->out_len + FAAS_FRAME_HEADER_SIZE + len > sizeof(ctl->out)) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "faas: function \"%V\" instance %uL: cannot tell the "
+                      "supervisor of the timeout now", &ctx->name,
+                      ctx->instance);
+        return;
+    }
+
+    p = ngx_sprintf(ctl->out + ctl->out_len + FAAS_FRAME_HEADER_SIZE,
+                    "{\"instance\":%uL,\"slot\":%uD,\"gen\":%uD,"
+                    "\"request_id\":\"%*s\",\"after_ms\":%M}",
+                    ctx->instance, ctx->slot, ctx->slot_gen,
+                    (size_t) NGX_HTTP_FAAS_REQUEST_ID_LEN, ctx->request_id,
+                    after);
+
+    len = p - (ctl->out + ctl->out_len + FAAS_FRAME_HEADER_SIZE);
+
+    faas_frame_header_encode(ctl->out + ctl->out_len, FAAS_FRAME_ABANDON,
+                             (uint32_t) len);
+
+    ctl->out_len += FAAS_FRAME_HEADER_SIZE + len;
+
+    ngx_http_faas_control_flush(ctl);
+}
+
+
+static void
+ngx_http_faas_control_flush(ngx_http_faas_control_t *ctl)
+{
+    ssize_t            n;
+    ngx_connection_t  *c;
+
+    c = ctl->peer.connection;
+
+    while (c != NULL && ctl->out_sent < ctl->out_len) {
+
+        n = c->send(c, ctl->out + ctl->out_sent,
+                    ctl->out_len - ctl->out_sent);
+
+        if (n == NGX_ERROR) {
+            ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_closed, 0,
+                                       "the supervisor closed the control "
+                                       "connection");
+            return;
+        }
+
+        if (n == NGX_AGAIN) {
+            if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+                ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_closed, 0,
+                                           "the control connection "
+                                           "failed");
+            }
+
+            return;
+        }
+
+        ctl->out_sent += n;
+    }
+
+    ctl->out_len = 0;
+    ctl->out_sent = 0;
 }
 
 
@@ -537,7 +638,7 @@ static ngx_int_t
 ngx_http_faas_control_registered(ngx_http_faas_control_t *ctl, u_char *p,
     size_t len)
 {
-    json_t        *json, *generation, *functions;
+    json_t        *json, *generation, *functions, *slots, *nonce;
     json_int_t     n;
     json_error_t   err;
 
@@ -569,6 +670,17 @@ ngx_http_faas_control_registered(ngx_http_faas_control_t *ctl, u_char *p,
     functions = json_object_get(json, "functions");
     n = json_is_integer(functions) ? json_integer_value(functions)
                                    : (json_int_t) ctl->fmcf->functions.nelts;
+
+    /* optional: a supervisor without it takes every call itself */
+
+    slots = json_object_get(json, "slots");
+    nonce = json_object_get(json, "slots_nonce");
+
+    ngx_http_faas_direct_map(ngx_cycle->log,
+                             json_is_string(slots)
+                             ? json_string_value(slots) : NULL,
+                             json_is_string(nonce)
+                             ? json_string_value(nonce) : NULL);
 
     json_decref(json);
 
@@ -810,6 +922,10 @@ ngx_http_faas_control_close(ngx_http_faas_control_t *ctl,
         ngx_close_connection(ctl->peer.connection);
         ctl->peer.connection = NULL;
     }
+
+    ngx_http_faas_direct_unmap((ngx_cycle_t *) ngx_cycle);
+    ctl->out_len = 0;
+    ctl->out_sent = 0;
 
     if (ctl->failure == ngx_http_faas_ctl_ok) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,

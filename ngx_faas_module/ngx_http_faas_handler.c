@@ -60,7 +60,6 @@ static ngx_int_t ngx_http_faas_log_error_frame(ngx_http_request_t *r,
     ngx_http_faas_ctx_t *ctx, json_t *json, char *when, ngx_uint_t *status);
 static ngx_int_t ngx_http_faas_add_header(ngx_http_request_t *r,
     u_char *name, size_t name_len, u_char *value, size_t value_len);
-static char *ngx_http_faas_status_text(ngx_uint_t status);
 static ngx_int_t ngx_http_faas_input_filter_init(void *data);
 static ngx_int_t ngx_http_faas_input_filter(void *data, ssize_t bytes);
 static void ngx_http_faas_abort_request(ngx_http_request_t *r);
@@ -164,7 +163,7 @@ ngx_http_faas_handler(ngx_http_request_t *r)
         r->request_body_no_buffering = 1;
     }
 
-    rc = ngx_http_read_client_request_body(r, ngx_http_upstream_init);
+    rc = ngx_http_read_client_request_body(r, ngx_http_faas_direct_start);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         return rc;
@@ -1097,7 +1096,8 @@ ngx_http_faas_process_dispatch(ngx_http_request_t *r,
 {
     char        *invalid;
     json_t      *cold, *layer;
-    uint64_t     prewarmed;
+    uint64_t     prewarmed, slot, gen;
+    ngx_int_t    rc;
     ngx_uint_t   i;
 
     if (ngx_http_faas_json_uint(json, "instance", &ctx->instance) != NGX_OK) {
@@ -1167,6 +1167,31 @@ ngx_http_faas_process_dispatch(ngx_http_request_t *r,
         }
 
         ctx->layer = i;
+    }
+
+    /* optional: the instance's slot, when it takes direct calls */
+
+    slot = 0;
+    gen = 0;
+
+    if (ngx_http_faas_json_uint(json, "slot", &slot) == NGX_ERROR
+        || slot > UINT32_MAX)
+    {
+        invalid = "slot";
+        goto failed;
+    }
+
+    rc = ngx_http_faas_json_uint(json, "gen", &gen);
+
+    if (rc == NGX_ERROR || gen > UINT32_MAX) {
+        invalid = "gen";
+        goto failed;
+    }
+
+    if (rc == NGX_OK) {
+        ctx->slot = (uint32_t) slot;
+        ctx->slot_gen = (uint32_t) gen;
+        ctx->slot_known = 1;
     }
 
     if (ngx_http_faas_json_uint(json, "pid", &ctx->pid) == NGX_ERROR) {
@@ -1526,7 +1551,7 @@ ngx_http_faas_add_header(ngx_http_request_t *r, u_char *name,
 }
 
 
-static char *
+char *
 ngx_http_faas_status_text(ngx_uint_t status)
 {
     switch (status) {
@@ -1639,6 +1664,8 @@ ngx_http_faas_input_filter(void *data, ssize_t bytes)
     }
 
     if (ctx->state == ngx_http_faas_st_done) {
+        ctx->trailing = 1;
+
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "faas: function \"%V\" sent %z bytes after END, "
                       "ignored", &ctx->name, bytes);
@@ -1751,6 +1778,8 @@ ngx_http_faas_input_filter(void *data, ssize_t bytes)
                 ctx->ended = 1;
 
                 if (pos != last) {
+                    ctx->trailing = 1;
+
                     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                                   "faas: function \"%V\" sent %z bytes "
                                   "after END, ignored",
@@ -1805,6 +1834,10 @@ ngx_http_faas_finalize_request(ngx_http_request_t *r, ngx_int_t rc)
     /* an error or an abort ends the call too, for $faas_exec_time */
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_faas_module);
+
+    if (ctx != NULL) {
+        ngx_http_faas_direct_finalize(r, ctx);
+    }
 
     if (ctx != NULL && ctx->dispatched && !ctx->ended) {
         ctx->end_time = ngx_current_msec;

@@ -432,6 +432,13 @@ static ngx_command_t  ngx_http_faas_commands[] = {
       offsetof(ngx_http_faas_loc_conf_t, upstream.ignore_client_abort),
       NULL },
 
+    { ngx_string("faas_direct_calls"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_faas_loc_conf_t, direct),
+      NULL },
+
       ngx_null_command
 };
 
@@ -587,6 +594,10 @@ ngx_http_faas_supervisor(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (fmcf->upstream == NULL) {
         return NGX_CONF_ERROR;
     }
+
+    /* connections kept to warm instances: ngx_http_faas_direct.c */
+
+    fmcf->upstream->peer.init_upstream = ngx_http_faas_direct_init_upstream;
 
     fmcf->supervisor = value[1];
     fmcf->addr = &u.addrs[0];
@@ -2185,6 +2196,7 @@ ngx_http_faas_create_loc_conf(ngx_conf_t *cf)
     conf->upstream.request_buffering = NGX_CONF_UNSET;
     conf->upstream.intercept_errors = NGX_CONF_UNSET;
     conf->upstream.ignore_client_abort = NGX_CONF_UNSET;
+    conf->direct = NGX_CONF_UNSET;
     conf->status = NGX_CONF_UNSET;
 
     conf->upstream.hide_headers = NGX_CONF_UNSET_PTR;
@@ -2257,6 +2269,8 @@ ngx_http_faas_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->upstream.ignore_client_abort,
                          prev->upstream.ignore_client_abort, 0);
+
+    ngx_conf_merge_value(conf->direct, prev->direct, 1);
 
     hash.max_size = 512;
     hash.bucket_size = ngx_align(64, ngx_cacheline_size);

@@ -68,6 +68,24 @@ typedef struct {
 
     ngx_str_t                       file;          /* where it is defined */
     ngx_uint_t                      line;
+
+    ngx_queue_t                     direct;        /* connections kept to
+                                                      its idle instances,
+                                                      per worker */
+    ngx_uint_t                      ndirect;
+    ngx_uint_t                      nkept;         /* idle, claimed or in
+                                                      a call */
+    ngx_uint_t                      nopen;         /* of the idle ones,
+                                                      open: at the last
+                                                      claim that failed */
+    ngx_uint_t                      direct_busy;   /* direct calls of this
+                                                      worker in flight */
+    ngx_queue_t                     waiters;       /* calls waiting for
+                                                      one of those */
+    ngx_uint_t                      nwaiters;
+    ngx_event_t                     direct_poll;
+    uint64_t                        direct_us;     /* a direct call takes,
+                                                      on average */
 } ngx_http_faas_function_t;
 
 
@@ -92,6 +110,7 @@ typedef struct {
     ngx_http_faas_function_t       *function;
     ngx_http_complex_value_t       *function_name; /* faas_pass $variable */
     ngx_flag_t                      status;        /* faas_status */
+    ngx_flag_t                      direct;        /* faas_direct_calls */
 } ngx_http_faas_loc_conf_t;
 
 
@@ -131,6 +150,21 @@ typedef struct {
     ngx_chain_t                    *free;          /* request body filter */
     ngx_chain_t                    *busy;
 
+    ngx_event_t                     deadline;      /* a direct call's
+                                                      timeout */
+    ngx_event_t                     wait;          /* for an instance of
+                                                      this worker's */
+    ngx_queue_t                     wait_link;     /* function->waiters */
+    ngx_msec_t                      wait_start;
+    ngx_msec_t                      wait_limit;
+    void                           *kept;          /* claimed for the call */
+    void                           *using;         /* in the call */
+    uint64_t                        direct_start;  /* us */
+    uint32_t                        slot;          /* the instance's, from
+                                                      DISPATCH or kept */
+    uint32_t                        slot_gen;
+    ngx_uint_t                      map;           /* the table's, direct */
+
     unsigned                        dispatched:1;
     unsigned                        cold:1;
     unsigned                        prewarmed:1;
@@ -138,6 +172,14 @@ typedef struct {
     unsigned                        prometheus:1;  /* faas_status format */
     unsigned                        request_sent:1;
     unsigned                        body_sent:1;
+    unsigned                        direct:1;      /* on a kept connection */
+    unsigned                        slot_known:1;
+    unsigned                        timed_out:1;   /* a direct call */
+    unsigned                        trailing:1;    /* bytes after END */
+    unsigned                        waiting:1;     /* in wait_link */
+    unsigned                        wait_queue:1;  /* as in the function's
+                                                      queue */
+    unsigned                        wait_cleanup:1;
 } ngx_http_faas_ctx_t;
 
 
@@ -154,6 +196,7 @@ ngx_http_faas_function_t *ngx_http_faas_find_function(
 size_t ngx_http_faas_utf8_len(u_char *p, u_char *last);
 
 ngx_int_t ngx_http_faas_handler(ngx_http_request_t *r);
+char *ngx_http_faas_status_text(ngx_uint_t status);
 ngx_int_t ngx_http_faas_status_handler(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_faas_control_init(ngx_cycle_t *cycle,
@@ -162,6 +205,17 @@ void ngx_http_faas_control_done(ngx_cycle_t *cycle);
 ngx_uint_t ngx_http_faas_control_ready(void);
 
 ngx_int_t ngx_http_faas_add_variables(ngx_conf_t *cf);
+
+ngx_int_t ngx_http_faas_direct_init_upstream(ngx_conf_t *cf,
+    ngx_http_upstream_srv_conf_t *us);
+void ngx_http_faas_direct_map(ngx_log_t *log, const char *path,
+    const char *nonce);
+void ngx_http_faas_direct_unmap(ngx_cycle_t *cycle);
+void ngx_http_faas_direct_finalize(ngx_http_request_t *r,
+    ngx_http_faas_ctx_t *ctx);
+void ngx_http_faas_direct_start(ngx_http_request_t *r);
+void ngx_http_faas_control_abandon(ngx_http_faas_ctx_t *ctx,
+    ngx_msec_t after);
 
 
 extern ngx_module_t  ngx_http_faas_module;

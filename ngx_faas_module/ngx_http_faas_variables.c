@@ -50,6 +50,10 @@ static ngx_http_variable_t  ngx_http_faas_vars[] = {
       ngx_http_faas_cold_start_variable, 1,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("faas_direct"), NULL,
+      ngx_http_faas_cold_start_variable, 2,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
     { ngx_string("faas_layer"), NULL,
       ngx_http_faas_layer_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
@@ -158,9 +162,15 @@ ngx_http_faas_cold_start_variable(ngx_http_request_t *r,
     v->no_cacheable = 1;
     v->not_found = 0;
 
-    /* data 1: $faas_prewarmed, a call served from the prewarm pool */
+    /*
+     * data 1: $faas_prewarmed, a call served from the prewarm pool;
+     * data 2: $faas_direct, a call made without the supervisor
+     */
 
-    if (data == 1) {
+    if (data == 2) {
+        v->data = (u_char *) (ctx->direct ? "1" : "0");
+
+    } else if (data == 1) {
         v->data = (u_char *) (ctx->prewarmed ? "1" : "0");
 
     } else {
