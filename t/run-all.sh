@@ -23,12 +23,13 @@ SHIM=$TOP/runtime-shim
 # stop as well; nginx under memcheck: its LOG frames and the runtimes
 VALGRIND_SUITES=${FAAS_VALGRIND_SUITES:-t/000-sanity.t t/003-failures.t
                  t/045-code-update.t t/046-graceful-stop.t t/047-output.t
-                 t/050-python.t t/053-concurrency.t}
+                 t/050-python.t t/053-concurrency.t t/054-direct.t}
 NGINX_VALGRIND_SUITES=${FAAS_NGINX_VALGRIND_SUITES:-t/000-sanity.t
-                       t/003-failures.t t/047-output.t t/050-python.t}
+                       t/003-failures.t t/047-output.t t/050-python.t
+                       t/054-direct.t}
 SHORTIO_SUITES=${FAAS_SHORTIO_SUITES:-t/000-sanity.t t/001-config.t
                 t/002-body.t t/003-failures.t t/050-python.t t/051-nodejs.t
-                t/052-exec.t t/053-concurrency.t}
+                t/052-exec.t t/053-concurrency.t t/054-direct.t}
 VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full"
 VALGRIND="$VALGRIND --errors-for-leak-kinds=definite --track-fds=no"
 
@@ -153,6 +154,7 @@ run_nginx_valgrind() {
 
 
 stage "unit tests" make -s -C "$SHIM" BUILD="$BUILD" unit
+stage "runtimes, direct calls" python3 "$SHIM/tests/test_direct.py" "$BUILD"
 stage "fuzz (${FAAS_FUZZ_SECONDS:-5}s per target)" run_fuzz
 stage "Test::Nginx suites" run_prove
 stage "suites, AddressSanitizer supervisor" run_asan
