@@ -11,6 +11,8 @@
 #   proxy     proxy_pass to bench/upstream.c on a unix socket, no keepalive
 #   proxy-ka  the same with `keepalive 32` and HTTP/1.1 to the upstream
 #   faas      faas_pass to the hello C function, warm
+#   faas-sup  the same with faas_direct_calls off: every call through the
+#             supervisor, as before direct calls
 #   faas-py   the same with the Python hello (t/functions/python/hello)
 #   faas-node the same with the Node.js hello (t/functions/nodejs/hello)
 #   fastcgi   fastcgi_pass to php-fpm on a unix socket (needs php-fpm)
@@ -70,21 +72,25 @@ HZ=$(getconf CLK_TCK)
 
 BODY='Hello, world!'
 
-SCENARIOS=(return proxy proxy-ka faas faas-py faas-node fastcgi)
+SCENARIOS=(return proxy proxy-ka faas faas-sup faas-py faas-node fastcgi)
+# BENCH_SCENARIOS="proxy-ka faas": only those are measured
+SELECTED=${BENCH_SCENARIOS:-${SCENARIOS[*]}}
 declare -A LABEL=(
     [return]='nginx return 200'
     [proxy]='proxy_pass'
     [proxy-ka]='proxy_pass keepalive'
     [faas]='ngx_faas C (warm)'
+    [faas-sup]='ngx_faas C via supervisor'
     [faas-py]='ngx_faas Python (warm)'
     [faas-node]='ngx_faas Node.js (warm)'
     [fastcgi]='FastCGI php-fpm'
 )
 # the ngx_faas scenarios: runtime, code (below TOP), handler; the others
 # are the baselines they are compared with
-FAAS=(faas faas-py faas-node)
+FAAS=(faas faas-sup faas-py faas-node)
 declare -A RUNTIME=(
     [faas]=c
+    [faas-sup]=c
     [faas-py]=python3
     [faas-node]=nodejs
 )
@@ -94,6 +100,7 @@ declare -A CODE=(
 )
 declare -A HANDLER=(
     [faas]=handle
+    [faas-sup]=handle
     [faas-py]=main.handle
     [faas-node]=index.handler
 )
@@ -103,12 +110,14 @@ declare -A BACKEND=(
     [proxy]=upstream
     [proxy-ka]=upstream
     [faas]=supervisor
+    [faas-sup]=supervisor-sup
     [faas-py]=supervisor-py
     [faas-node]=supervisor-node
     [fastcgi]=php-fpm
 )
 declare -A CHILDREN=(
     [faas]=instances
+    [faas-sup]=instances
     [faas-py]=instances
     [faas-node]=instances
     [fastcgi]=pool
@@ -302,11 +311,11 @@ faas_snapshot() {
 # scenario also has hello-cold, for the cold-start samples
 setup_faas() {
     local name=$1 snap=$OUT/snapshot code sup cold='' cold_loc='' f
-    local rt=${RUNTIME[$1]}
+    local rt=${RUNTIME[$1]} direct=''
 
-    if [ "$name" = faas ]; then
+    if [ "$name" = faas ] || [ "$name" = faas-sup ]; then
         code=$BUILD/functions/hello
-        sup=supervisor
+        sup=supervisor${name#faas}
     else
         code=$TOP/${CODE[$name]}
         sup=supervisor-${name#faas-}
@@ -326,6 +335,11 @@ setup_faas() {
     fi
 
     cp -r "$code" "$snap/functions/$name"
+
+    if [ "$name" = faas-sup ]; then
+        direct='
+            faas_direct_calls off;'
+    fi
 
     : > "$OUT/$sup.log"
     start TERM "$sup" "$snap/faas-supervisor" \
@@ -360,7 +374,7 @@ setup_faas() {
         idle_timeout $WARM_IDLE;
         max_instances $POOL;
     }
-$cold" '        location / {
+$cold" '        location / {'"$direct"'
             faas_pass hello;
             add_header X-Cold $faas_cold_start;
         }'"
@@ -950,6 +964,13 @@ main() {
             setup_faas "$s"
         done
     fi
+
+    for s in "${SCENARIOS[@]}"; do
+        case " $SELECTED " in
+        *" $s "*) ;;
+        *) SKIP[$s]="not in BENCH_SCENARIOS" ;;
+        esac
+    done
 
     for s in $(active); do
         start_nginx "$s"
