@@ -70,7 +70,8 @@ typedef struct {
     size_t                       size;
     uint32_t                     nslots;
     ngx_uint_t                   map;           /* bumped at every change */
-    ngx_queue_t                  free;
+    ngx_queue_t                  free;          /* in cycle's pool */
+    ngx_cycle_t                 *cycle;
     ngx_uint_t                   warned;
 } ngx_http_faas_direct_t;
 
@@ -183,8 +184,11 @@ ngx_http_faas_direct_map(ngx_log_t *log, const char *path, const char *nonce)
         return;
     }
 
-    if (ngx_http_faas_direct.free.next == NULL) {
+    /* a reload without a master process: a new pool, a new free list */
+
+    if (ngx_http_faas_direct.cycle != ngx_cycle) {
         ngx_queue_init(&ngx_http_faas_direct.free);
+        ngx_http_faas_direct.cycle = (ngx_cycle_t *) ngx_cycle;
     }
 
     ngx_http_faas_direct.base = (u_char *) h;
@@ -1003,7 +1007,9 @@ ngx_http_faas_direct_keep(ngx_http_request_t *r, ngx_http_faas_ctx_t *ctx,
         fn->nkept++;
 
     } else {
-        k = ngx_alloc(sizeof(ngx_http_faas_kept_t), ngx_cycle->log);
+        /* reused through the free list: as many as ever kept at once */
+
+        k = ngx_palloc(ngx_cycle->pool, sizeof(ngx_http_faas_kept_t));
         if (k == NULL) {
             return 0;
         }
