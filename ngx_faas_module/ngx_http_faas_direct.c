@@ -282,12 +282,12 @@ ngx_http_faas_direct_start(ngx_http_request_t *r)
     }
 
     /*
-     * As many instances open to this worker as there may be: the wait is
-     * the function's queue.  Closed ones are quitting, or serving the
-     * supervisor, which may have a queue of its own.
+     * As many live instances kept by this worker as there may be: the
+     * wait is the function's queue.  Those serving the supervisor
+     * (closed) count; those quitting do not.
      */
 
-    if (fn->nopen + fn->direct_busy >= (ngx_uint_t) fn->max_instances) {
+    if (fn->nkept - fn->nquit >= (ngx_uint_t) fn->max_instances) {
 
         if (fn->nwaiters >= (ngx_uint_t) fn->queue_size) {
             ngx_http_faas_direct_refuse(r, ctx, "queue full (%ui waiting)",
@@ -366,12 +366,12 @@ ngx_http_faas_direct_poll_handler(ngx_event_t *ev)
     }
 
     /*
-     * Fewer instances open to this worker than max_instances (some quit,
-     * after a code update say): the supervisor has the others, and the
-     * waiters go to it.
+     * Fewer live instances kept by this worker than max_instances (some
+     * quit, after a code update say): the supervisor has the others, and
+     * the waiters go to it.
      */
 
-    if (fn->nopen + fn->direct_busy < (ngx_uint_t) fn->max_instances) {
+    if (fn->nkept - fn->nquit < (ngx_uint_t) fn->max_instances) {
         ngx_http_faas_direct_flush(fn);
         return;
     }
@@ -815,8 +815,8 @@ ngx_http_faas_direct_claim(ngx_http_faas_function_t *fn)
     faas_slot_t           *s;
     ngx_http_faas_kept_t  *k;
 
-    /* counted on the way: the instances open to this worker */
-    fn->nopen = 0;
+    /* counted on the way: the instances kept that are quitting */
+    fn->nquit = 0;
 
     if (fn->direct.next == NULL || ngx_http_faas_direct.base == NULL) {
         return NULL;
@@ -844,8 +844,10 @@ ngx_http_faas_direct_claim(ngx_http_faas_function_t *fn)
             continue;
         }
 
-        if (!faas_slot_closed(w)) {
-            fn->nopen++;
+        /* closed for a while (the supervisor's), or for good */
+
+        if (faas_slot_quitting(w)) {
+            fn->nquit++;
         }
 
         if (faas_slot_claim(s, k->gen)) {

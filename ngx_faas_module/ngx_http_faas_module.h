@@ -75,8 +75,8 @@ typedef struct {
     ngx_uint_t                      ndirect;
     ngx_uint_t                      nkept;         /* idle, claimed or in
                                                       a call */
-    ngx_uint_t                      nopen;         /* of the idle ones,
-                                                      open: at the last
+    ngx_uint_t                      nquit;         /* of the idle ones,
+                                                      quitting: at the last
                                                       claim that failed */
     ngx_uint_t                      direct_busy;   /* direct calls of this
                                                       worker in flight */

@@ -14,7 +14,8 @@
  *               claim nor release
  *   bit  31     closed: the supervisor has the instance (dispatching to
  *               it, quitting it, or taking it back), no direct claims
- *   bits 30-0   direct calls in flight (0 or 1: direct calls are made to
+ *   bit  30     quitting: closed for good, the instance is on its way out
+ *   bits 29-0   direct calls in flight (0 or 1: direct calls are made to
  *               instances with concurrency 1 only)
  */
 
@@ -28,11 +29,13 @@
 #define FAAS_SLOTS_MAX      16384
 
 #define FAAS_SLOT_CLOSED    0x80000000ULL
-#define FAAS_SLOT_INFLIGHT  0x7fffffffULL
+#define FAAS_SLOT_QUITTING  0x40000000ULL
+#define FAAS_SLOT_INFLIGHT  0x3fffffffULL
 
 #define faas_slot_gen(w)       ((uint32_t) ((w) >> 32))
 #define faas_slot_inflight(w)  ((uint32_t) ((w) & FAAS_SLOT_INFLIGHT))
 #define faas_slot_closed(w)    (((w) & FAAS_SLOT_CLOSED) != 0)
+#define faas_slot_quitting(w)  (((w) & FAAS_SLOT_QUITTING) != 0)
 
 
 typedef struct {
@@ -105,6 +108,22 @@ faas_slot_release(faas_slot_t *s, uint32_t gen, uint64_t now_ms)
     } while (!__atomic_compare_exchange_n(&s->state, &w, w - 1, 0,
                                           __ATOMIC_ACQ_REL,
                                           __ATOMIC_ACQUIRE));
+}
+
+
+/*
+ * the supervisor: closed for good, the instance quits or is killed;
+ * returns the direct calls still in flight
+ */
+static inline uint32_t
+faas_slot_quit(faas_slot_t *s)
+{
+    uint64_t  w;
+
+    w = __atomic_or_fetch(&s->state, FAAS_SLOT_CLOSED | FAAS_SLOT_QUITTING,
+                          __ATOMIC_ACQ_REL);
+
+    return faas_slot_inflight(w);
 }
 
 

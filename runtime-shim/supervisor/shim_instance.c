@@ -1446,7 +1446,7 @@ shim_instance_quit(shim_instance_t *inst, const char *fmt, ...)
      */
 
     if (inst->direct
-        && faas_slot_close(shim_direct_slot(&ctx->direct, inst->slot)) > 0)
+        && faas_slot_quit(shim_direct_slot(&ctx->direct, inst->slot)) > 0)
     {
         inst->quit_pending = 1;
         inst->quit_asked = ctx->loop.now;
@@ -1510,7 +1510,7 @@ shim_instance_kill(shim_instance_t *inst, int status, const char *fmt, ...)
     }
 
     if (inst->direct) {
-        (void) faas_slot_close(shim_direct_slot(&ctx->direct, inst->slot));
+        (void) faas_slot_quit(shim_direct_slot(&ctx->direct, inst->slot));
     }
 
     if (!inst->killed && !inst->exited) {

@@ -10,7 +10,7 @@
 #define SHIM_QUIT_GRACE  1000            /* ms from QUIT to SIGKILL */
 
 /* ms between looks at a slot whose direct call the supervisor waits for */
-#define SHIM_DIRECT_POLL  5
+#define SHIM_DIRECT_POLL  1
 
 /* ms between looks for direct calls whose worker is gone */
 #define SHIM_DIRECT_WATCH  1000

@@ -88,6 +88,33 @@ test_close_in_flight(void **state)
 
 
 static void
+test_quit(void **state)
+{
+    faas_slot_t  s;
+    uint32_t     gen;
+
+    (void) state;
+
+    memset(&s, 0, sizeof(s));
+    gen = faas_slot_retire(&s);
+    faas_slot_open(&s);
+
+    assert_true(faas_slot_claim(&s, gen));
+    assert_int_equal(faas_slot_quit(&s), 1);
+    assert_true(faas_slot_quitting(s.state));
+
+    /* the call in flight ends; nothing claims it after */
+    faas_slot_release(&s, gen, 1);
+    assert_int_equal(faas_slot_inflight(s.state), 0);
+    assert_false(faas_slot_claim(&s, gen));
+
+    /* a new instance in the slot is not quitting */
+    gen = faas_slot_retire(&s);
+    assert_false(faas_slot_quitting(s.state));
+}
+
+
+static void
 test_stale_generation(void **state)
 {
     faas_slot_t  s;
@@ -204,6 +231,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_claim_release),
         cmocka_unit_test(test_close_in_flight),
+        cmocka_unit_test(test_quit),
         cmocka_unit_test(test_stale_generation),
         cmocka_unit_test(test_generation_wraps),
         cmocka_unit_test(test_table),
