@@ -737,6 +737,13 @@ faas_rt_direct(faas_rt_t *rt, unsigned i)
                 return;
             }
 
+            /* nginx closed it with bytes unread: dropped all the same */
+
+            if (errno == ECONNRESET) {
+                close(conn.fd);
+                return;
+            }
+
             faas_rt_log("held connection: read() failed: %s",
                         strerror(errno));
             goto failed;

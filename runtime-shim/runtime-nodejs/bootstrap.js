@@ -811,7 +811,11 @@ async function waitHeld() {
     try {
         r = faas.readRequest(h.fd, h.rest);
     } catch (err) {
-        log(`held connection: ${err.message}`);
+        // nginx closed it with bytes unread: dropped all the same
+        if (err.code !== 'ECONNRESET' || h.rest) {
+            log(`held connection: ${err.message}`);
+        }
+
         faas.close(h.fd);
         return false;
     }

@@ -1289,6 +1289,9 @@ def serve_held(fn, i):
             except BlockingIOError:
                 hold(fn, conn, b"")
                 return
+            except ConnectionResetError:
+                # nginx closed it with bytes unread: dropped all the same
+                rest = b""
 
             if not rest:
                 # nginx dropped it
