@@ -84,6 +84,8 @@ static void ngx_http_faas_control_connect(ngx_http_faas_control_t *ctl);
 static void ngx_http_faas_control_send(ngx_http_faas_control_t *ctl);
 static void ngx_http_faas_control_write_handler(ngx_event_t *wev);
 static void ngx_http_faas_control_flush(ngx_http_faas_control_t *ctl);
+static ngx_int_t ngx_http_faas_control_write(ngx_http_faas_control_t *ctl,
+    u_char *buf, size_t len, size_t *sent);
 static void ngx_http_faas_control_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_http_faas_control_process(ngx_http_faas_control_t *ctl);
 static ngx_int_t ngx_http_faas_control_registered(
@@ -304,35 +306,17 @@ ngx_http_faas_control_connect(ngx_http_faas_control_t *ctl)
 static void
 ngx_http_faas_control_send(ngx_http_faas_control_t *ctl)
 {
-    ssize_t            n;
     ngx_connection_t  *c;
 
     c = ctl->peer.connection;
 
     ctl->log.action = "registering with faas supervisor";
 
-    while (ctl->sent < ctl->frame_len) {
-
-        n = c->send(c, ctl->frame + ctl->sent, ctl->frame_len - ctl->sent);
-
-        if (n == NGX_ERROR) {
-            ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_closed, 0,
-                                       "the supervisor closed the control "
-                                       "connection");
-            return;
-        }
-
-        if (n == NGX_AGAIN) {
-            if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
-                ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_closed, 0,
-                                           "the control connection "
-                                           "failed");
-            }
-
-            return;
-        }
-
-        ctl->sent += n;
+    if (ngx_http_faas_control_write(ctl, ctl->frame, ctl->frame_len,
+                                    &ctl->sent)
+        != NGX_OK)
+    {
+        return;
     }
 
     ngx_log_debug1(NGX_LOG_DEBUG_EVENT, c->log, 0,
@@ -442,21 +426,42 @@ ngx_http_faas_control_abandon(ngx_http_faas_ctx_t *ctx, ngx_msec_t after)
 static void
 ngx_http_faas_control_flush(ngx_http_faas_control_t *ctl)
 {
+    if (ctl->peer.connection == NULL
+        || ngx_http_faas_control_write(ctl, ctl->out, ctl->out_len,
+                                       &ctl->out_sent)
+           != NGX_OK)
+    {
+        return;
+    }
+
+    ctl->out_len = 0;
+    ctl->out_sent = 0;
+}
+
+
+/*
+ * buf from *sent on: NGX_OK once all of it is written, NGX_AGAIN (the
+ * write handler goes on), NGX_ERROR (the connection is failed)
+ */
+
+static ngx_int_t
+ngx_http_faas_control_write(ngx_http_faas_control_t *ctl, u_char *buf,
+    size_t len, size_t *sent)
+{
     ssize_t            n;
     ngx_connection_t  *c;
 
     c = ctl->peer.connection;
 
-    while (c != NULL && ctl->out_sent < ctl->out_len) {
+    while (*sent < len) {
 
-        n = c->send(c, ctl->out + ctl->out_sent,
-                    ctl->out_len - ctl->out_sent);
+        n = c->send(c, buf + *sent, len - *sent);
 
         if (n == NGX_ERROR) {
             ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_closed, 0,
                                        "the supervisor closed the control "
                                        "connection");
-            return;
+            return NGX_ERROR;
         }
 
         if (n == NGX_AGAIN) {
@@ -464,16 +469,16 @@ ngx_http_faas_control_flush(ngx_http_faas_control_t *ctl)
                 ngx_http_faas_control_fail(ctl, ngx_http_faas_ctl_closed, 0,
                                            "the control connection "
                                            "failed");
+                return NGX_ERROR;
             }
 
-            return;
+            return NGX_AGAIN;
         }
 
-        ctl->out_sent += n;
+        *sent += n;
     }
 
-    ctl->out_len = 0;
-    ctl->out_sent = 0;
+    return NGX_OK;
 }
 
 
