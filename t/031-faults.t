@@ -58,27 +58,6 @@ add_block_preprocessor(sub {
 });
 
 
-sub master_pid {
-    my $file = Test::Nginx::Util::server_root() . '/logs/nginx.pid';
-
-    open my $in, '<', $file or return undef;
-    my $pid = <$in>;
-    close $in;
-
-    return defined $pid && $pid =~ /^(\d+)/ ? $1 : undef;
-}
-
-
-# the nginx worker(s): children of the master named nginx
-sub worker_pids {
-    my $master = master_pid() // return ();
-    my $t = FaasTest::proc_table();
-
-    return grep { $t->{$_}{ppid} == $master && $t->{$_}{state} ne 'Z' }
-           keys %$t;
-}
-
-
 sub fd_count {
     my $pid = shift;
 
@@ -288,8 +267,8 @@ Hello, world!
 --- init
 my $stop = Test::Nginx::Util::server_root() . '/stop-load';
 unlink $stop;
-my $master = main::master_pid();
-my @before = main::worker_pids();
+my $master = FaasTest::faas_nginx_master_pid();
+my @before = FaasTest::faas_nginx_worker_pids();
 my $kids = main::load_start(4, '/?fn=hello', $stop, 20);
 for (1 .. 3) {
     Time::HiRes::sleep(0.7);
@@ -302,7 +281,7 @@ unlink $stop;
 main::only_designed($count, 'TEST 3');
 my %old = map { $_ => 1 } @before;
 Test::More::ok(FaasTest::faas_wait_for(sub {
-    my @w = main::worker_pids();
+    my @w = FaasTest::faas_nginx_worker_pids();
     return @w == 1 && !$old{$w[0]};
 }, 10, 0.05), 'TEST 3: one new worker after the reloads');
 main::wait_serving('/?fn=hello', 5);
@@ -405,7 +384,7 @@ my $batch = sub {
     return \%count;
 };
 my $sup = FaasTest::faas_supervisor_pid();
-my ($worker) = main::worker_pids();
+my ($worker) = FaasTest::faas_nginx_worker_pids();
 my $c1 = $batch->(500);
 my %first = (sfd => main::fd_count($sup), rss => main::rss_kb($sup),
              wfd => main::fd_count($worker),
@@ -430,7 +409,8 @@ Test::More::cmp_ok($last{wfd}, '<=', $first{wfd} + 4,
                    'TEST 6: nginx worker fds grew by at most 4');
 Test::More::cmp_ok($last{inst}, '<=', 4,
                    'TEST 6: at most max_instances instances');
-my @z = main::zombies($$, $sup, main::master_pid(), $worker);
+my @z = main::zombies($$, $sup, FaasTest::faas_nginx_master_pid(),
+                      $worker);
 Test::More::is(scalar @z, 0, 'TEST 6: no zombies') or
     Test::More::diag("zombies: @z");
 --- request

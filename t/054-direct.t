@@ -135,21 +135,6 @@ sub directs {
     return join ' ', map { $_->[1]{'x-direct'} // '-' } @_;
 }
 
-# the nginx worker: the child of the master (TEST 10 kills it)
-sub worker_pid {
-    my $file = Test::Nginx::Util::server_root() . '/logs/nginx.pid';
-
-    open my $in, '<', $file or return undef;
-    my ($master) = <$in> =~ /^(\d+)/;
-    close $in;
-
-    my $t = FaasTest::proc_table();
-    my ($pid) = grep { $t->{$_}{ppid} == $master && $t->{$_}{state} ne 'Z' }
-                keys %$t;
-
-    return $pid;
-}
-
 master_on();
 workers(1);
 no_shuffle();
@@ -383,7 +368,7 @@ X-Direct: 1
 --- init
 my @r = main::calls(2, 'sleepy', '/?fn=sleepy&ms=0');
 Test::More::is(main::directs(@r), '0 1', 'TEST 10: warm call direct');
-my $worker = main::worker_pid();
+my ($worker) = FaasTest::faas_nginx_worker_pids();
 Test::More::ok($worker, 'TEST 10: the worker found');
 my $pid = fork();
 if ($pid == 0) {

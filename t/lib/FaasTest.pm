@@ -56,7 +56,8 @@ our @EXPORT = qw(
     faas_build_dir faas_instances faas_start_supervisor faas_stop_supervisor
     faas_supervisor_log faas_supervisor_pid faas_http faas_http_parallel
     faas_socket_path faas_wait_for faas_kill_supervisor faas_status
-    faas_function_status faas_require_sandbox
+    faas_function_status faas_require_sandbox faas_nginx_master_pid
+    faas_nginx_worker_pids
 );
 
 our $Top = Cwd::abs_path(File::Basename::dirname(__FILE__) . '/../..');
@@ -331,6 +332,28 @@ sub slurp {
     close $in;
 
     return $text // '';
+}
+
+
+# the test's nginx (master_on()): the master, from its pid file, and the
+# workers, its children that are not zombies
+sub faas_nginx_master_pid {
+    my $file = Test::Nginx::Util::server_root() . '/logs/nginx.pid';
+
+    open my $in, '<', $file or return undef;
+    my $pid = <$in>;
+    close $in;
+
+    return defined $pid && $pid =~ /^(\d+)/ ? $1 : undef;
+}
+
+
+sub faas_nginx_worker_pids {
+    my $master = faas_nginx_master_pid() // return ();
+    my $t = proc_table();
+
+    return grep { $t->{$_}{ppid} == $master && $t->{$_}{state} ne 'Z' }
+           keys %$t;
 }
 
 
