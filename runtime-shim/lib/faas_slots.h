@@ -64,7 +64,10 @@ faas_slots_get(void *base, uint32_t index)
 }
 
 
-/* a worker: 1 when it now has the instance for one call */
+/*
+ * a worker: 1 when it now has the instance for one call; generation 0 is
+ * a slot never given to an instance
+ */
 static inline int
 faas_slot_claim(faas_slot_t *s, uint32_t gen)
 {
@@ -72,7 +75,7 @@ faas_slot_claim(faas_slot_t *s, uint32_t gen)
 
     w = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
 
-    if (faas_slot_gen(w) != gen || w & FAAS_SLOT_CLOSED
+    if (gen == 0 || faas_slot_gen(w) != gen || w & FAAS_SLOT_CLOSED
         || faas_slot_inflight(w) != 0)
     {
         return 0;

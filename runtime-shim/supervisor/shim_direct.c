@@ -88,11 +88,12 @@ shim_direct_init(shim_direct_t *d, shim_log_t *log, const char *socket,
     h->nslots = FAAS_SLOTS_MAX;
     h->slot_size = sizeof(faas_slot_t);
 
-    /* every slot closed: nothing can be claimed before it is opened */
+    /*
+     * The slots stay zero, untouched until used: generation 0 is never
+     * given to an instance, so no worker can claim one before that.
+     */
 
     for (i = 0; i < FAAS_SLOTS_MAX; i++) {
-        shim_direct_slot(d, i)->state = ((uint64_t) 1 << 32)
-                                        | FAAS_SLOT_CLOSED;
         d->free[i] = FAAS_SLOTS_MAX - 1 - i;
     }
 

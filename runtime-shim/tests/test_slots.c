@@ -192,9 +192,10 @@ test_table(void **state)
     assert_int_equal(h->nslots, FAAS_SLOTS_MAX);
     assert_int_equal(h->slot_size, sizeof(faas_slot_t));
 
-    /* every slot starts closed */
+    /* every slot starts with generation 0, which no instance has */
     for (i = 0; i < FAAS_SLOTS_MAX; i++) {
-        assert_true(faas_slot_closed(shim_direct_slot(&d, i)->state));
+        assert_int_equal(faas_slot_gen(shim_direct_slot(&d, i)->state), 0);
+        assert_false(faas_slot_claim(shim_direct_slot(&d, i), 0));
     }
 
     assert_int_equal(shim_direct_alloc(&d, 7, &index, &gen), 0);
