@@ -26,7 +26,9 @@
 #   supervisor RSS        +SOAK_SUP_RSS_KB    (default 2048 KiB)
 #   supervisor processes  +SOAK_PROCS         (default 0; children and
 #                                              descendants)
-#   worker fds            +SOAK_WORKER_FDS    (default 0, each worker)
+#   worker fds            +SOAK_WORKER_FDS    (default 5, each worker:
+#                                              connections kept for
+#                                              direct calls)
 #   worker RSS            +SOAK_WORKER_RSS_KB (default 5120 KiB, each)
 #
 # and it fails as well on: a zombie at a sample, a zombie that outlives 1 s
@@ -59,7 +61,9 @@ WORKERS=2
 MAX_SUP_FDS=${SOAK_SUP_FDS:-0}
 MAX_SUP_RSS=${SOAK_SUP_RSS_KB:-2048}
 MAX_PROCS=${SOAK_PROCS:-0}
-MAX_WORKER_FDS=${SOAK_WORKER_FDS:-0}
+# a worker keeps a connection per instance it calls directly: hello (2),
+# echo (1) and crash3 (2) take direct calls, and crash3's come and go
+MAX_WORKER_FDS=${SOAK_WORKER_FDS:-5}
 MAX_WORKER_RSS=${SOAK_WORKER_RSS_KB:-5120}
 
 PORT=
