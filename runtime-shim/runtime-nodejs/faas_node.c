@@ -366,7 +366,6 @@ faas_node_read_body(napi_env env, napi_callback_info info)
     const char       *error;
     const uint8_t    *pos, *last;
     faas_node_buf_t   body;
-    char              msg[256];
 
     argc = 2;
 
@@ -383,9 +382,10 @@ faas_node_read_body(napi_env env, napi_callback_info info)
     if (error != NULL) {
         free(body.data);
 
+        /* with the errno name as the code, as for every system call */
+
         if (err != 0) {
-            snprintf(msg, sizeof(msg), "%s: %s", error, strerror(err));
-            error = msg;
+            return faas_node_throw(env, error, err);
         }
 
         napi_throw_error(env, NULL, error);
@@ -478,7 +478,6 @@ faas_node_read_request(napi_env env, napi_callback_info info)
     const char       *error;
     const uint8_t    *pos, *last;
     faas_node_buf_t   request;
-    char              msg[256];
 
     argc = 2;
 
@@ -520,9 +519,10 @@ faas_node_read_request(napi_env env, napi_callback_info info)
     if (error != NULL) {
         free(request.data);
 
+        /* with the errno name as the code, as for every system call */
+
         if (err != 0) {
-            snprintf(msg, sizeof(msg), "%s: %s", error, strerror(err));
-            error = msg;
+            return faas_node_throw(env, error, err);
         }
 
         napi_throw_error(env, NULL, error);
