@@ -331,25 +331,49 @@ ngx_http_faas_status_create_request(ngx_http_request_t *r)
 }
 
 
-/* 128 random bits in hex, made the way $request_id is */
+/*
+ * 128 bits in hex, unique per worker and random across workers: two
+ * splitmix64 sequences from seeds drawn once per worker process.  Drawing
+ * 16 random bytes per request, as $request_id does, costs OpenSSL a
+ * getpid() and a DRBG call each time, measured at 5% of a worker's CPU on
+ * warm calls.  The ids name calls in logs; they are no secret.
+ */
 
 static void
 ngx_http_faas_request_id(u_char *id)
 {
-#if (NGX_OPENSSL)
-    u_char  random_bytes[NGX_HTTP_FAAS_REQUEST_ID_LEN / 2];
+    uint64_t          h[2];
+    ngx_uint_t        i;
 
-    if (RAND_bytes(random_bytes, sizeof(random_bytes)) == 1) {
-        ngx_hex_dump(id, random_bytes, sizeof(random_bytes));
-        return;
+    static ngx_pid_t  pid;
+    static uint64_t   seed[2], count;
+
+    if (pid != ngx_pid) {
+#if (NGX_OPENSSL)
+        if (RAND_bytes((u_char *) seed, sizeof(seed)) != 1) {
+            ERR_clear_error();
+            seed[0] = (uint64_t) ngx_random() << 32 ^ (uint64_t) ngx_random();
+            seed[1] = (uint64_t) ngx_random() << 32 ^ (uint64_t) ngx_random();
+        }
+#else
+        seed[0] = (uint64_t) ngx_random() << 32 ^ (uint64_t) ngx_random();
+        seed[1] = (uint64_t) ngx_random() << 32 ^ (uint64_t) ngx_random();
+#endif
+        pid = ngx_pid;
     }
 
-    ERR_clear_error();
-#endif
+    count++;
 
-    ngx_sprintf(id, "%08xD%08xD%08xD%08xD",
-                (uint32_t) ngx_random(), (uint32_t) ngx_random(),
-                (uint32_t) ngx_random(), (uint32_t) ngx_random());
+    /* splitmix64: a bijection, so no repeat before 2^64 calls */
+
+    for (i = 0; i < 2; i++) {
+        h[i] = seed[i] + count * 0x9e3779b97f4a7c15ULL;
+        h[i] = (h[i] ^ (h[i] >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        h[i] = (h[i] ^ (h[i] >> 27)) * 0x94d049bb133111ebULL;
+        h[i] ^= h[i] >> 31;
+    }
+
+    ngx_sprintf(id, "%016xL%016xL", h[0], h[1]);
 }
 
 
