@@ -13,6 +13,9 @@
 #   faas      faas_pass to the hello C function, warm
 #   faas-sup  the same with faas_direct_calls off: every call through the
 #             supervisor, as before direct calls
+#   faas-mt   the same function in MT_INSTANCES instances of concurrency
+#             MT_CONCURRENCY and MT_THREADS threads: an event loop or two,
+#             as the upstream is
 #   faas-py   the same with the Python hello (t/functions/python/hello)
 #   faas-node the same with the Node.js hello (t/functions/nodejs/hello)
 #   fastcgi   fastcgi_pass to php-fpm on a unix socket (needs php-fpm)
@@ -64,6 +67,12 @@ COLD_WAIT_MS=150
 # the same pool size for the process-pool backends
 POOL=8
 
+# faas-mt: one process per CPU, each with room for 16 calls, served by
+# one thread (docs/directives.md, threads)
+MT_INSTANCES=${BENCH_MT_INSTANCES:-2}
+MT_CONCURRENCY=${BENCH_MT_CONCURRENCY:-16}
+MT_THREADS=${BENCH_MT_THREADS:-1}
+
 # the warm functions outlive the run: a round of seven scenarios is longer
 # than the default 60 s, after which they would start cold in each round
 WARM_IDLE=10m
@@ -72,7 +81,8 @@ HZ=$(getconf CLK_TCK)
 
 BODY='Hello, world!'
 
-SCENARIOS=(return proxy proxy-ka faas faas-sup faas-py faas-node fastcgi)
+SCENARIOS=(return proxy proxy-ka faas faas-mt faas-sup faas-py faas-node
+           fastcgi)
 # BENCH_SCENARIOS="proxy-ka faas": only those are measured
 SELECTED=${BENCH_SCENARIOS:-${SCENARIOS[*]}}
 declare -A LABEL=(
@@ -80,6 +90,8 @@ declare -A LABEL=(
     [proxy]='proxy_pass'
     [proxy-ka]='proxy_pass keepalive'
     [faas]='ngx_faas C (warm)'
+    [faas-mt]="ngx_faas C, $MT_INSTANCES x concurrency $MT_CONCURRENCY, \
+threads $MT_THREADS"
     [faas-sup]='ngx_faas C via supervisor'
     [faas-py]='ngx_faas Python (warm)'
     [faas-node]='ngx_faas Node.js (warm)'
@@ -87,9 +99,10 @@ declare -A LABEL=(
 )
 # the ngx_faas scenarios: runtime, code (below TOP), handler; the others
 # are the baselines they are compared with
-FAAS=(faas faas-sup faas-py faas-node)
+FAAS=(faas faas-mt faas-sup faas-py faas-node)
 declare -A RUNTIME=(
     [faas]=c
+    [faas-mt]=c
     [faas-sup]=c
     [faas-py]=python3
     [faas-node]=nodejs
@@ -100,6 +113,7 @@ declare -A CODE=(
 )
 declare -A HANDLER=(
     [faas]=handle
+    [faas-mt]=handle
     [faas-sup]=handle
     [faas-py]=main.handle
     [faas-node]=index.handler
@@ -110,6 +124,7 @@ declare -A BACKEND=(
     [proxy]=upstream
     [proxy-ka]=upstream
     [faas]=supervisor
+    [faas-mt]=supervisor-mt
     [faas-sup]=supervisor-sup
     [faas-py]=supervisor-py
     [faas-node]=supervisor-node
@@ -117,6 +132,7 @@ declare -A BACKEND=(
 )
 declare -A CHILDREN=(
     [faas]=instances
+    [faas-mt]=instances
     [faas-sup]=instances
     [faas-py]=instances
     [faas-node]=instances
@@ -311,9 +327,10 @@ faas_snapshot() {
 # scenario also has hello-cold, for the cold-start samples
 setup_faas() {
     local name=$1 snap=$OUT/snapshot code sup cold='' cold_loc='' f
-    local rt=${RUNTIME[$1]} direct=''
+    local rt=${RUNTIME[$1]} direct='' pool="max_instances $POOL;"
 
-    if [ "$name" = faas ] || [ "$name" = faas-sup ]; then
+    if [ "$name" = faas ] || [ "$name" = faas-sup ] || [ "$name" = faas-mt ]
+    then
         code=$BUILD/functions/hello
         sup=supervisor${name#faas}
     else
@@ -339,6 +356,12 @@ setup_faas() {
     if [ "$name" = faas-sup ]; then
         direct='
             faas_direct_calls off;'
+    fi
+
+    if [ "$name" = faas-mt ]; then
+        pool="max_instances $MT_INSTANCES;
+        concurrency $MT_CONCURRENCY;
+        threads $MT_THREADS;"
     fi
 
     : > "$OUT/$sup.log"
@@ -372,7 +395,7 @@ setup_faas() {
         code $snap/functions/$name;
         handler ${HANDLER[$name]};
         idle_timeout $WARM_IDLE;
-        max_instances $POOL;
+        $pool
     }
 $cold" '        location / {'"$direct"'
             faas_pass hello;
