@@ -2,9 +2,10 @@
 /*
  * ngx_faas HTTP trigger: direct calls.
  *
- * A connection handed to an instance of a concurrency-1 function is kept
- * once its call has ended, much as the upstream keepalive module keeps
- * connections.  The next call to that function claims the instance in the
+ * A connection handed to an instance is kept once its call has ended,
+ * much as the upstream keepalive module keeps connections: up to the
+ * function's concurrency per instance, one per call it may run at once.
+ * The next call to that function claims room in the instance in the
  * table the supervisor shares (runtime-shim/lib/faas_slots.h) and writes
  * its REQUEST straight to the instance, which answers without DISPATCH:
  * the supervisor is not on the warm path at all.  A call that finds no
@@ -27,7 +28,9 @@
  * A call that finds every instance this worker keeps busy waits for one
  * of them, rather than go through the supervisor:
  *
- *   - if the worker keeps max_instances of them, as in the function's
+ *   - if the worker keeps a connection for every call the function's
+ *     instances may run at once (max_instances x concurrency), as in the
+ *     function's
  *     queue (queue_size, queue_timeout, overload_status), counted in this
  *     worker: the supervisor could only queue it too, and would then hold
  *     the instance that serves its queue, so that the next calls find it
@@ -102,6 +105,11 @@ static void ngx_http_faas_direct_wake(ngx_http_faas_function_t *fn,
 static void ngx_http_faas_direct_flush(ngx_http_faas_function_t *fn);
 static void ngx_http_faas_direct_cleanup(void *data);
 static uint64_t ngx_http_faas_direct_now(void);
+
+
+/* the calls the function's instances may run at once, one per connection */
+#define ngx_http_faas_direct_capacity(fn)                                     \
+    ((ngx_uint_t) (fn)->max_instances * (ngx_uint_t) (fn)->concurrency)
 
 
 static ngx_http_faas_direct_t  ngx_http_faas_direct;
@@ -287,7 +295,7 @@ ngx_http_faas_direct_start(ngx_http_request_t *r)
      * (closed) count; those quitting do not.
      */
 
-    if (fn->nkept - fn->nquit >= (ngx_uint_t) fn->max_instances) {
+    if (fn->nkept - fn->nquit >= ngx_http_faas_direct_capacity(fn)) {
 
         if (fn->nwaiters >= (ngx_uint_t) fn->queue_size) {
             ngx_http_faas_direct_refuse(r, ctx, "queue full (%ui waiting)",
@@ -371,7 +379,7 @@ ngx_http_faas_direct_poll_handler(ngx_event_t *ev)
      * the waiters go to it.
      */
 
-    if (fn->nkept - fn->nquit < (ngx_uint_t) fn->max_instances) {
+    if (fn->nkept - fn->nquit < ngx_http_faas_direct_capacity(fn)) {
         ngx_http_faas_direct_flush(fn);
         return;
     }
@@ -557,8 +565,8 @@ ngx_http_faas_direct_wake(ngx_http_faas_function_t *fn, ngx_uint_t released)
         ccf = (ngx_core_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
                                                ngx_core_module);
 
-        share = ((ngx_uint_t) fn->max_instances + ccf->worker_processes - 1)
-                / ccf->worker_processes;
+        share = (ngx_http_faas_direct_capacity(fn) + ccf->worker_processes
+                 - 1) / ccf->worker_processes;
 
         if (fn->direct_busy >= share) {
             return;
@@ -803,8 +811,10 @@ ngx_http_faas_direct_get_peer(ngx_peer_connection_t *pc, void *data)
 
 
 /*
- * The most recently used kept connection whose instance is idle: the
- * others stay idle, and the supervisor can scale them to zero.
+ * The most recently used kept connection whose instance has room: the
+ * others stay idle, and the supervisor can scale them to zero.  At
+ * concurrency above 1 that fills an instance before the next, so that
+ * it finds several calls at each wake-up.
  */
 
 static ngx_http_faas_kept_t *
@@ -936,11 +946,12 @@ static ngx_uint_t
 ngx_http_faas_direct_keep(ngx_http_request_t *r, ngx_http_faas_ctx_t *ctx,
     ngx_peer_connection_t *pc)
 {
-    uint64_t               w;
-    ngx_queue_t           *q;
-    ngx_connection_t      *c;
-    ngx_http_upstream_t   *u;
-    ngx_http_faas_kept_t  *k;
+    uint64_t                   w;
+    ngx_uint_t                 n;
+    ngx_queue_t               *q;
+    ngx_connection_t          *c;
+    ngx_http_upstream_t       *u;
+    ngx_http_faas_kept_t      *k;
     ngx_http_faas_function_t  *fn;
     ngx_http_faas_loc_conf_t  *flcf;
 
@@ -976,7 +987,9 @@ ngx_http_faas_direct_keep(ngx_http_request_t *r, ngx_http_faas_ctx_t *ctx,
         ngx_queue_init(&fn->direct);
     }
 
-    /* one connection per instance is enough: calls to it are one at a time */
+    /* a connection per call the instance may run at once is enough */
+
+    n = 0;
 
     for (q = ngx_queue_head(&fn->direct);
          q != ngx_queue_sentinel(&fn->direct);
@@ -985,13 +998,15 @@ ngx_http_faas_direct_keep(ngx_http_request_t *r, ngx_http_faas_ctx_t *ctx,
         k = ngx_queue_data(q, ngx_http_faas_kept_t, queue);
 
         if (k->slot == ctx->slot && k->gen == ctx->slot_gen
-            && k->map == ngx_http_faas_direct.map)
+            && k->map == ngx_http_faas_direct.map
+            && ++n >= (ngx_uint_t) fn->concurrency)
         {
             return 0;
         }
     }
 
-    if (ctx->using == NULL && fn->nkept >= (ngx_uint_t) fn->max_instances) {
+    if (ctx->using == NULL && fn->nkept >= ngx_http_faas_direct_capacity(fn))
+    {
         return 0;
     }
 

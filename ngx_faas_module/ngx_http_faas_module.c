@@ -151,6 +151,10 @@ static ngx_conf_num_bounds_t  ngx_http_faas_concurrency_bounds = {
     ngx_http_faas_check_bounds, 1, 1000
 };
 
+static ngx_conf_num_bounds_t  ngx_http_faas_threads_bounds = {
+    ngx_http_faas_check_bounds, 1, 1000
+};
+
 static ngx_conf_num_bounds_t  ngx_http_faas_queue_size_bounds = {
     ngx_http_faas_check_bounds, 0, 1000000
 };
@@ -271,6 +275,13 @@ static ngx_command_t  ngx_http_faas_function_commands[] = {
       0,
       offsetof(ngx_http_faas_function_t, concurrency),
       &ngx_http_faas_concurrency_bounds },
+
+    { ngx_string("threads"),
+      NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      0,
+      offsetof(ngx_http_faas_function_t, threads),
+      &ngx_http_faas_threads_bounds },
 
     { ngx_string("overload_status"),
       NGX_CONF_TAKE1,
@@ -674,6 +685,7 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     fn->prewarm = NGX_CONF_UNSET;
     fn->max_requests = NGX_CONF_UNSET;
     fn->concurrency = NGX_CONF_UNSET;
+    fn->threads = NGX_CONF_UNSET;
     fn->queue_size = NGX_CONF_UNSET;
     fn->overload_status = NGX_CONF_UNSET;
     fn->debug = NGX_CONF_UNSET;
@@ -746,6 +758,28 @@ ngx_http_faas_function_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_conf_init_value(fn->prewarm, 0);
     ngx_conf_init_value(fn->max_requests, 0);
     ngx_conf_init_value(fn->concurrency, 1);
+
+    /* threads: how many of those calls the c runtime runs at once */
+
+    if (fn->threads != NGX_CONF_UNSET
+        && ngx_strcmp(fn->runtime->name.data, "c") != 0)
+    {
+        ngx_http_faas_conf_error(cf, &fn->file, fn->line,
+                                 "faas_function \"%V\": \"threads\" is "
+                                 "for the c runtime only, not %V",
+                                 &fn->name, &fn->runtime->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (fn->threads != NGX_CONF_UNSET && fn->threads > fn->concurrency) {
+        ngx_http_faas_conf_error(cf, &fn->file, fn->line,
+                                 "faas_function \"%V\": \"threads\" %i "
+                                 "is greater than \"concurrency\" %i",
+                                 &fn->name, fn->threads, fn->concurrency);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_conf_init_value(fn->threads, fn->concurrency);
     ngx_conf_init_value(fn->queue_size, 64);
     ngx_conf_init_value(fn->overload_status, NGX_HTTP_SERVICE_UNAVAILABLE);
     ngx_conf_init_value(fn->debug, 0);
@@ -1807,6 +1841,7 @@ ngx_http_faas_function_version(ngx_conf_t *cf, ngx_http_faas_function_t *fn)
     hash = ngx_http_faas_hash_number(hash, "max_requests", fn->max_requests);
     /* the runtime sizes itself for it when it loads */
     hash = ngx_http_faas_hash_number(hash, "concurrency", fn->concurrency);
+    hash = ngx_http_faas_hash_number(hash, "threads", fn->threads);
     hash = ngx_http_faas_hash_number(hash, "queue_size", fn->queue_size);
     hash = ngx_http_faas_hash_number(hash, "overload_status",
                                      fn->overload_status);
@@ -1956,7 +1991,7 @@ ngx_http_faas_json_function(ngx_http_faas_function_t *fn)
 
     function = json_pack("{s:s%, s:s%, s:s%, s:s%, s:s%,"
                          " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-                         " s:I}",
+                         " s:I, s:I}",
                          "name", fn->name.data, fn->name.len,
                          "version", fn->version.data, fn->version.len,
                          "runtime", fn->runtime->name.data,
@@ -1973,6 +2008,7 @@ ngx_http_faas_json_function(ngx_http_faas_function_t *fn)
                          "prewarm", (json_int_t) fn->prewarm,
                          "max_requests", (json_int_t) fn->max_requests,
                          "concurrency", (json_int_t) fn->concurrency,
+                         "threads", (json_int_t) fn->threads,
                          "overload_status", (json_int_t) fn->overload_status);
     if (function == NULL) {
         return NULL;

@@ -49,6 +49,7 @@ typedef struct {
     ngx_int_t                       prewarm;
     ngx_int_t                       max_requests;
     ngx_int_t                       concurrency;
+    ngx_int_t                       threads;       /* of the c runtime */
     ngx_int_t                       queue_size;
     ngx_int_t                       overload_status;
     ngx_array_t                    *env;           /* of ngx_keyval_t */

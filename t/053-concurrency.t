@@ -19,6 +19,25 @@ our $HttpConfig = <<'_EOC_';
         timeout 10s;
     }
 
+    faas_function cwide {
+        runtime c;
+        code $TEST_NGINX_FUNCTIONS/overlap;
+        handler handle;
+        concurrency 4;
+        max_instances 1;
+        timeout 10s;
+    }
+
+    faas_function cone {
+        runtime c;
+        code $TEST_NGINX_FUNCTIONS/overlap;
+        handler handle;
+        concurrency 4;
+        threads 1;
+        max_instances 1;
+        timeout 10s;
+    }
+
     faas_function pysleep {
         runtime python3;
         code $TEST_NGINX_FAAS_SRC/python/sleep;
@@ -79,6 +98,14 @@ our $Config = <<'_EOC_';
         add_header X-Instance $faas_instance always;
         add_header X-Cold $faas_cold_start always;
         faas_read_timeout 30s;
+        faas_pass $arg_fn;
+    }
+
+    # the supervisor's own timeout handling (054 has the direct calls')
+    location /sup {
+        add_header X-Instance $faas_instance always;
+        add_header X-Cold $faas_cold_start always;
+        faas_direct_calls off;
         faas_pass $arg_fn;
     }
 
@@ -236,24 +263,24 @@ slept 1
 
 
 
-=== TEST 6: a call times out beside another: 504 for it, 200 for the other, then a new instance
+=== TEST 6: a call times out beside another in the supervisor's hands: 504 for it, 200 for the other, then a new instance
 --- config eval: $main::Config
 --- init
-FaasTest::faas_http(GET => '/?fn=timeout2&ms=1');
+FaasTest::faas_http(GET => '/sup?fn=timeout2&ms=1');
 # the stuck call times out at 1 s; the other runs from 0.5 s to 1.3 s
 my $pid = fork;
 if ($pid == 0) {
     Time::HiRes::sleep(0.5);
-    my ($st, $h, $body) = FaasTest::faas_http(GET => '/?fn=timeout2&ms=800',
-                                              timeout => 10);
+    my ($st, $h, $body) = FaasTest::faas_http(
+        GET => '/sup?fn=timeout2&ms=800', timeout => 10);
     POSIX::_exit($st == 200 && $body eq "slept 800\n" ? 0 : 1);
 }
-my ($st, $h) = FaasTest::faas_http(GET => '/?fn=timeout2&ms=5000',
+my ($st, $h) = FaasTest::faas_http(GET => '/sup?fn=timeout2&ms=5000',
                                    timeout => 10);
 Test::More::is($st, 504, 'TEST 6: the stuck call gets 504');
 waitpid($pid, 0);
 Test::More::is($? >> 8, 0, 'TEST 6: the call beside it still gets its 200');
-my ($st2, $h2) = FaasTest::faas_http(GET => '/?fn=timeout2&ms=1');
+my ($st2, $h2) = FaasTest::faas_http(GET => '/sup?fn=timeout2&ms=1');
 Test::More::is($st2, 200, 'TEST 6: the next call is served');
 Test::More::isnt($h2->{'x-instance'}, $h->{'x-instance'},
                  'TEST 6: by a new instance');
@@ -262,7 +289,7 @@ Test::More::like(FaasTest::faas_supervisor_log(),
     qr/function "timeout2" instance \d+: timed out after 1000 ms serving request \w+; killed once its 1 other call\(s\) are done/,
     'TEST 6: the supervisor says why the instance ends');
 --- request
-GET /?fn=timeout2&ms=1
+GET /sup?fn=timeout2&ms=1
 --- response_body
 slept 1
 --- error_log eval
@@ -334,3 +361,78 @@ qr/^# TYPE faas_calls_in_flight gauge\n(?:faas_calls_in_flight\{function="\w+",v
 --- must_die
 --- error_log eval
 ["[emerg]", qr/"concurrency" .*must be between 1 and 1000 in \S+nginx\.conf:\d+/]
+
+
+
+=== TEST 11: threads 1: the calls an instance is given at once run one after the other
+--- config eval: $main::Config
+--- init
+for my $fn ('cone', 'cwide') {
+    FaasTest::faas_http(GET => "/?fn=$fn&ms=0");
+}
+my $s = FaasTest::faas_function_status('cone');
+Test::More::is($s->{threads}, 1, 'TEST 11: the status says threads 1');
+Test::More::is($s->{concurrency}, 4, 'TEST 11: and concurrency 4');
+Test::More::is(FaasTest::faas_function_status('cwide')->{threads}, 4,
+               'TEST 11: threads default to concurrency');
+my ($res, $most) = main::overlapped(4, 'cone', '/?fn=cone&ms=300');
+Test::More::is(join(' ', map { $_->[0] } @$res), '200 200 200 200',
+               'TEST 11: threads 1: all answered');
+Test::More::cmp_ok($most, '>=', 2,
+                   'TEST 11: threads 1: several calls in the instance at once');
+Test::More::is(join(' ', map { $_->[2] } @$res), join(' ', ("most 1\n") x 4),
+               'TEST 11: threads 1: never two handlers at once');
+($res) = main::overlapped(4, 'cwide', '/?fn=cwide&ms=300');
+Test::More::is(join(' ', map { $_->[0] } @$res), '200 200 200 200',
+               'TEST 11: threads 4: all answered');
+my ($wide) = sort { $b <=> $a } map { $_->[2] =~ /most (\d+)/ ? $1 : 0 } @$res;
+Test::More::cmp_ok($wide, '>=', 2, 'TEST 11: threads 4: handlers side by side');
+--- request
+GET /?fn=cone&ms=0
+--- response_body
+most 1
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 12: threads above concurrency fails at nginx -t
+--- http_config
+    faas_supervisor unix:$TEST_NGINX_FAAS_SOCKET;
+
+    faas_function over {
+        runtime c;
+        code $TEST_NGINX_FUNCTIONS/hello;
+        handler handle;
+        concurrency 2;
+        threads 3;
+    }
+--- config
+    location = /o {
+        faas_pass over;
+    }
+--- must_die
+--- error_log eval
+["[emerg]", qr/faas_function "over": "threads" 3 is greater than "concurrency" 2 in \S+nginx\.conf:\d+/]
+
+
+
+=== TEST 13: threads with another runtime than c fails at nginx -t
+--- http_config
+    faas_supervisor unix:$TEST_NGINX_FAAS_SOCKET;
+
+    faas_function py {
+        runtime python3;
+        code $TEST_NGINX_FAAS_SRC/python/hello;
+        handler main.handle;
+        concurrency 2;
+        threads 1;
+    }
+--- config
+    location = /p {
+        faas_pass py;
+    }
+--- must_die
+--- error_log eval
+["[emerg]", qr/faas_function "py": "threads" is for the c runtime only, not python3 in \S+nginx\.conf:\d+/]

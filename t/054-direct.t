@@ -56,6 +56,31 @@ our $HttpConfig = <<'_EOC_';
         timeout 10s;
     }
 
+    faas_function multi {
+        runtime c;
+        code $TEST_NGINX_FUNCTIONS/sleep;
+        handler handle;
+        concurrency 4;
+        max_instances 1;
+        timeout 10s;
+    }
+
+    faas_function multi2 {
+        runtime c;
+        code $TEST_NGINX_FUNCTIONS/sleep;
+        handler handle;
+        concurrency 2;
+        max_instances 1;
+        timeout 1s;
+    }
+
+    faas_function pymulti {
+        runtime python3;
+        code $TEST_NGINX_FAAS_SRC/python/hello;
+        handler main.handle;
+        concurrency 2;
+    }
+
     faas_function pyhello {
         runtime python3;
         code $TEST_NGINX_FAAS_SRC/python/hello;
@@ -390,3 +415,109 @@ GET /?fn=sleepy&ms=0
 slept 0
 --- no_error_log
 [emerg]
+
+
+
+=== TEST 11: C at concurrency 4: four direct calls at once to one instance
+--- config eval: $main::Config
+--- init
+my @r = main::calls(2, 'multi', '/?fn=multi&ms=0');
+Test::More::is(main::directs(@r), '0 1', 'TEST 11: warm call direct');
+# the calls beyond the one kept connection go through the supervisor,
+# and the worker keeps their connections too
+my @first = FaasTest::faas_http_parallel(4, '/?fn=multi&ms=300',
+                                         timeout => 20);
+Test::More::is(join(' ', map { $_->[0] } @first), '200 200 200 200',
+               'TEST 11: the first four answered');
+Test::More::ok(main::settled('multi'), 'TEST 11: settled');
+my $max = 0;
+my @res = FaasTest::faas_http_parallel(4, '/?fn=multi&ms=1000',
+    timeout => 20, on_tick => sub {
+        my $s = FaasTest::faas_function_status('multi');
+        $max = $s->{in_flight} if $s && $s->{in_flight} > $max;
+    });
+Test::More::is(join(' ', map { $_->[0] } @res), '200 200 200 200',
+               'TEST 11: the next four answered');
+Test::More::is(main::directs(@res), '1 1 1 1', 'TEST 11: all four direct');
+my %inst = map { ($_->[1]{'x-instance'} // '') => 1 } @first, @res;
+Test::More::is(scalar keys %inst, 1, 'TEST 11: by the one instance');
+Test::More::is($max, 4, 'TEST 11: four in flight at once');
+my ($slowest) = sort { $b <=> $a } map { $_->[3] } @res;
+Test::More::cmp_ok($slowest, '<', 3,
+                   'TEST 11: served side by side, not one after another');
+Test::More::ok(main::settled('multi'), 'TEST 11: nothing left in flight');
+my $s = FaasTest::faas_function_status('multi');
+Test::More::cmp_ok($s->{direct_calls}, '>=', 5, 'TEST 11: counted direct');
+--- request
+GET /?fn=multi&ms=0
+--- response_headers
+X-Direct: 1
+--- response_body
+slept 0
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 12: Python at concurrency 2 takes no direct calls: all through the supervisor
+--- config eval: $main::Config
+--- init
+my @r = main::calls(3, 'pymulti', '/?fn=pymulti');
+Test::More::is(join(' ', map { $_->[0] } @r), '200 200 200',
+               'TEST 12: answered');
+Test::More::is(main::directs(@r), '0 0 0', 'TEST 12: none direct');
+my $s = FaasTest::faas_function_status('pymulti');
+Test::More::is($s->{direct_calls}, 0, 'TEST 12: none counted direct');
+--- request
+GET /?fn=pymulti
+--- response_headers
+X-Direct: 0
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 13: concurrency 2: a direct call times out beside another: 504 for it, 200 for the other, then a new instance
+--- config eval: $main::Config
+--- init
+main::calls(2, 'multi2', '/?fn=multi2&ms=0');
+# a second kept connection to the instance, through the supervisor
+FaasTest::faas_http_parallel(2, '/?fn=multi2&ms=300', timeout => 20);
+Test::More::ok(main::settled('multi2'), 'TEST 13: settled');
+# the stuck call times out at 1 s; the other runs from 0.3 s to 1.1 s
+my $pid = fork;
+if ($pid == 0) {
+    Time::HiRes::sleep(0.3);
+    my ($st, $h, $body) = FaasTest::faas_http(
+        GET => '/?fn=multi2&ms=800', timeout => 10);
+    POSIX::_exit($st == 200 && $body eq "slept 800\n"
+                 && $h->{'x-direct'} eq '1' ? 0 : 1);
+}
+my ($st, $h) = FaasTest::faas_http(GET => '/?fn=multi2&ms=5000',
+                                   timeout => 10);
+Test::More::is($st, 504, 'TEST 13: the stuck call gets 504');
+Test::More::is($h->{'x-direct'}, '1', 'TEST 13: a direct call');
+waitpid($pid, 0);
+Test::More::is($? >> 8, 0,
+               'TEST 13: the direct call beside it still gets its 200');
+Test::More::ok(FaasTest::faas_wait_for(sub {
+    FaasTest::faas_supervisor_log() =~ /function "multi2" instance \d+: killed by signal 9/
+}, 5, 0.05), 'TEST 13: the instance is killed after');
+my ($st2, $h2) = FaasTest::faas_http(GET => '/?fn=multi2&ms=1');
+Test::More::is($st2, 200, 'TEST 13: the next call is served');
+Test::More::isnt($h2->{'x-instance'}, $h->{'x-instance'},
+                 'TEST 13: by a new instance');
+Test::More::is($h2->{'x-cold'}, '1', 'TEST 13: a cold start');
+Test::More::like(FaasTest::faas_supervisor_log(),
+    qr/function "multi2" instance \d+: timed out after 1000 ms serving request \w+ \(a direct call\); killed once its 1 other call\(s\) are done/,
+    'TEST 13: the supervisor says why the instance ends');
+--- request
+GET /?fn=multi2&ms=1
+--- response_body
+slept 1
+--- error_log eval
+qr/\[error\] .*faas: function "multi2" instance \d+: timed out after 1000 ms \(a direct call\)/
+--- no_error_log
+[alert]

@@ -15,8 +15,9 @@
  *   bit  31     closed: the supervisor has the instance (dispatching to
  *               it, quitting it, or taking it back), no direct claims
  *   bit  30     quitting: closed for good, the instance is on its way out
- *   bits 29-0   direct calls in flight (0 or 1: direct calls are made to
- *               instances with concurrency 1 only)
+ *   bits 29-16  limit: the direct calls the instance takes at once, its
+ *               concurrency (0 counts as 1)
+ *   bits 15-0   direct calls in flight
  */
 
 #ifndef FAAS_SLOTS_H
@@ -30,7 +31,9 @@
 
 #define FAAS_SLOT_CLOSED    0x80000000ULL
 #define FAAS_SLOT_QUITTING  0x40000000ULL
-#define FAAS_SLOT_INFLIGHT  0x3fffffffULL
+#define FAAS_SLOT_LIMIT     0x3fff0000ULL
+#define FAAS_SLOT_INFLIGHT  0x0000ffffULL
+#define FAAS_SLOT_LIMIT_MAX 0x3fff
 
 #define faas_slot_gen(w)       ((uint32_t) ((w) >> 32))
 #define faas_slot_inflight(w)  ((uint32_t) ((w) & FAAS_SLOT_INFLIGHT))
@@ -56,6 +59,17 @@ typedef struct {
 } faas_slot_t;
 
 
+static inline uint32_t
+faas_slot_limit(uint64_t w)
+{
+    uint32_t  limit;
+
+    limit = (uint32_t) ((w & FAAS_SLOT_LIMIT) >> 16);
+
+    return limit ? limit : 1;
+}
+
+
 static inline faas_slot_t *
 faas_slots_get(void *base, uint32_t index)
 {
@@ -65,8 +79,8 @@ faas_slots_get(void *base, uint32_t index)
 
 
 /*
- * a worker: 1 when it now has the instance for one call; generation 0 is
- * a slot never given to an instance
+ * a worker: 1 when it now has room in the instance for one call;
+ * generation 0 is a slot never given to an instance
  */
 static inline int
 faas_slot_claim(faas_slot_t *s, uint32_t gen)
@@ -76,10 +90,12 @@ faas_slot_claim(faas_slot_t *s, uint32_t gen)
     w = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
 
     if (gen == 0 || faas_slot_gen(w) != gen || w & FAAS_SLOT_CLOSED
-        || faas_slot_inflight(w) != 0)
+        || faas_slot_inflight(w) >= faas_slot_limit(w))
     {
         return 0;
     }
+
+    /* lost to another worker: the next kept connection is tried instead */
 
     if (!__atomic_compare_exchange_n(&s->state, &w, w + 1, 0,
                                      __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
@@ -175,9 +191,12 @@ faas_slot_take(faas_slot_t *s)
 }
 
 
-/* the supervisor: the instance is gone; a new generation, closed */
+/*
+ * the supervisor: the instance is gone, or a new one comes with limit
+ * direct calls at once; a new generation, closed
+ */
 static inline uint32_t
-faas_slot_retire(faas_slot_t *s)
+faas_slot_retire(faas_slot_t *s, uint32_t limit)
 {
     uint64_t  w, gen;
 
@@ -188,7 +207,12 @@ faas_slot_retire(faas_slot_t *s)
         gen = 1;
     }
 
-    __atomic_store_n(&s->state, (gen << 32) | FAAS_SLOT_CLOSED,
+    if (limit > FAAS_SLOT_LIMIT_MAX) {
+        limit = FAAS_SLOT_LIMIT_MAX;
+    }
+
+    __atomic_store_n(&s->state,
+                     (gen << 32) | FAAS_SLOT_CLOSED | ((uint64_t) limit << 16),
                      __ATOMIC_RELEASE);
 
     return (uint32_t) gen;

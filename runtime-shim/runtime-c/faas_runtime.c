@@ -6,25 +6,39 @@
  *   INVOKE+REQUEST with the nginx connection's fd -> handler -> DONE
  *   QUIT or end of fd 3 -> exit
  *
- * With "concurrency" N in LOAD, N threads each run that loop on fd 3: a
- * SOCK_SEQPACKET recvmsg() hands a whole packet, with its fd, to exactly
- * one of them, and each DONE is one packet too, so they share nothing but
- * the handler, which must then be thread-safe.
+ * With "concurrency" N in LOAD, N threads serve the calls ("threads" T,
+ * when given, T of them: the others wait their turn in their sockets),
+ * which share nothing but the handler (it must then be thread-safe when
+ * there are several threads): a SOCK_SEQPACKET
+ * recvmsg() hands a whole packet, with its fd, to exactly one of them, and
+ * each DONE is one packet too.  Without "direct" each thread just blocks
+ * in recvmsg() on fd 3.
  *
- * With "direct" in LOAD (concurrency 1 only), a connection whose call
- * ended cleanly is held after DONE, and the next REQUEST BODY* END that
- * nginx writes on it is served without the supervisor, and without DONE.
- * Between calls the runtime polls fd 3 and the held connections at once.
+ * With "direct" in LOAD (any concurrency), a connection whose call ended
+ * cleanly is held after DONE, and the next REQUEST BODY* END that nginx
+ * writes on it is served without the supervisor, and without DONE.  Fd 3
+ * and every held connection are then in one epoll instance, each with
+ * EPOLLONESHOT, and the N threads wait in epoll_wait() for one event each:
+ * whichever gets it owns that fd, disarmed, until it re-arms (fd 3: as
+ * soon as its packet is received, before the call; a held connection:
+ * after its call) or closes it.  So N calls run at once, on fd 3 or any
+ * held connections, and a thread that ends a call takes the next ready
+ * one without sleeping.  A call read past the previous one's END is
+ * served at once by the same thread: epoll would not report it.
+ *
+ * At most FAAS_RT_HELD_MAX connections are held, idle or in a direct
+ * call; to hold another, the one idle the longest is closed, or, when all
+ * are in calls, the new one is.
  */
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -36,42 +50,68 @@
 #include "faas_runtime.h"
 
 
+/* the epoll data of fd 3; a held connection's is its gen and index + 1 */
+#define FAAS_RT_EVENT_CHANNEL  0
+
+
+/* what the threads share */
 typedef struct {
     faas_handler_pt       handler;
     unsigned              concurrency;
+    unsigned              threads;
     unsigned              direct;
 
-    faas_rt_held_t        held[FAAS_RT_HELD_MAX];   /* oldest first */
-    unsigned              nheld;
+    int                   epfd;
 
+    /* the held connections, their idle list (oldest first) and count */
+    pthread_mutex_t       mutex;
+    faas_rt_held_t        held[FAAS_RT_HELD_MAX];
+    faas_rt_held_t       *idle;
+    faas_rt_held_t       *idle_last;
+    unsigned              nheld;
+} faas_rt_t;
+
+
+/* one thread's buffers */
+typedef struct {
+    faas_rt_t            *rt;
     uint8_t              *packet;
     uint8_t              *head;
     uint8_t              *body;
     uint8_t              *read_buf;
-} faas_rt_t;
+} faas_rt_worker_t;
 
 
-static int faas_rt_buffers(faas_rt_t *rt);
+static int faas_rt_buffers(faas_rt_worker_t *w);
 static void faas_rt_threads(faas_rt_t *rt);
 static void *faas_rt_thread(void *data);
-static void faas_rt_loop(faas_rt_t *rt);
-static void faas_rt_load(faas_rt_t *rt);
+static void faas_rt_loop(faas_rt_worker_t *w);
+static int faas_rt_wait(faas_rt_worker_t *w);
+static void faas_rt_arm_channel(faas_rt_t *rt);
+static void faas_rt_load(faas_rt_worker_t *w);
+static int faas_rt_epoll(faas_rt_t *rt);
 static int faas_rt_seccomp(const uint8_t *filter, size_t len, char *err,
     size_t errlen);
 static int faas_rt_load_code(faas_rt_t *rt, json_t *load,
     uint64_t *initializer_us, char *err, size_t errlen);
 static void faas_rt_load_failed(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
-static ssize_t faas_rt_recv(faas_rt_t *rt, int *fd);
+static ssize_t faas_rt_recv(faas_rt_worker_t *w, int *fd);
 static int faas_rt_frame(const uint8_t **pos, const uint8_t *last,
     faas_frame_header_t *frame, const uint8_t **payload);
-static void faas_rt_conn_init(faas_rt_t *rt, faas_rt_conn_t *conn, int fd);
-static void faas_rt_serve(faas_rt_t *rt, faas_rt_conn_t *conn,
+static void faas_rt_conn_init(faas_rt_worker_t *w, faas_rt_conn_t *conn,
+    int fd);
+static int faas_rt_serve(faas_rt_worker_t *w, faas_rt_conn_t *conn,
     const uint8_t *payload, size_t len, unsigned invoke);
-static int faas_rt_wait(faas_rt_t *rt);
-static void faas_rt_direct(faas_rt_t *rt, unsigned i);
-static void faas_rt_hold(faas_rt_t *rt, faas_rt_conn_t *conn);
-static void faas_rt_unhold(faas_rt_t *rt, unsigned i);
+static void faas_rt_direct(faas_rt_worker_t *w, uint64_t data);
+static int faas_rt_direct_call(faas_rt_worker_t *w, faas_rt_conn_t *conn);
+static void faas_rt_keep(faas_rt_worker_t *w, faas_rt_conn_t *conn,
+    faas_rt_held_t *h);
+static faas_rt_held_t *faas_rt_take(faas_rt_t *rt, uint64_t data);
+static void faas_rt_hold(faas_rt_t *rt, int fd, faas_rt_held_t *h);
+static void faas_rt_release(faas_rt_t *rt, faas_rt_held_t *h, int fd);
+static void faas_rt_idle_add(faas_rt_t *rt, faas_rt_held_t *h);
+static void faas_rt_idle_remove(faas_rt_t *rt, faas_rt_held_t *h);
 static int faas_rt_channel_send(faas_frame_type_e type, json_t *json);
 static uint64_t faas_rt_now(void);
 
@@ -80,37 +120,47 @@ static uint64_t faas_rt_now(void);
 static char       faas_rt_log_function[256] = "?";
 static long long  faas_rt_log_instance;
 
+/* static: the other threads use it until exit() */
+static faas_rt_t  faas_rt;
+
 
 int
 main(void)
 {
-    faas_rt_t  rt;
+    faas_rt_worker_t  w;
 
-    memset(&rt, 0, sizeof(faas_rt_t));
+    faas_rt.epfd = -1;
 
-    if (faas_rt_buffers(&rt) != 0) {
+    if (pthread_mutex_init(&faas_rt.mutex, NULL) != 0) {
+        faas_rt_load_failed("pthread_mutex_init() failed");
+    }
+
+    memset(&w, 0, sizeof(faas_rt_worker_t));
+    w.rt = &faas_rt;
+
+    if (faas_rt_buffers(&w) != 0) {
         faas_rt_load_failed("out of memory");
     }
 
-    faas_rt_load(&rt);
+    faas_rt_load(&w);
 
-    faas_rt_threads(&rt);
-    faas_rt_loop(&rt);
+    faas_rt_threads(&faas_rt);
+    faas_rt_loop(&w);
 
     return 0;
 }
 
 
 static int
-faas_rt_buffers(faas_rt_t *rt)
+faas_rt_buffers(faas_rt_worker_t *w)
 {
-    rt->packet = malloc(FAAS_RT_PACKET_SIZE);
-    rt->head = malloc(FAAS_RT_HEAD_SIZE);
-    rt->body = malloc(FAAS_BODY_CHUNK);
-    rt->read_buf = malloc(FAAS_RT_READ_SIZE);
+    w->packet = malloc(FAAS_RT_PACKET_SIZE);
+    w->head = malloc(FAAS_RT_HEAD_SIZE);
+    w->body = malloc(FAAS_BODY_CHUNK);
+    w->read_buf = malloc(FAAS_RT_READ_SIZE);
 
-    return (rt->packet == NULL || rt->head == NULL || rt->body == NULL
-            || rt->read_buf == NULL) ? -1 : 0;
+    return (w->packet == NULL || w->head == NULL || w->body == NULL
+            || w->read_buf == NULL) ? -1 : 0;
 }
 
 
@@ -118,13 +168,13 @@ faas_rt_buffers(faas_rt_t *rt)
 static void
 faas_rt_threads(faas_rt_t *rt)
 {
-    int             rc;
-    unsigned        i;
-    faas_rt_t      *t;
-    pthread_t       tid;
-    pthread_attr_t  attr;
+    int                rc;
+    unsigned           i;
+    pthread_t          tid;
+    pthread_attr_t     attr;
+    faas_rt_worker_t  *w;
 
-    if (rt->concurrency < 2) {
+    if (rt->threads < 2) {
         return;
     }
 
@@ -135,22 +185,21 @@ faas_rt_threads(faas_rt_t *rt)
 
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 
-    for (i = 1; i < rt->concurrency; i++) {
-        t = calloc(1, sizeof(faas_rt_t));
+    for (i = 1; i < rt->threads; i++) {
+        w = calloc(1, sizeof(faas_rt_worker_t));
 
-        if (t == NULL || faas_rt_buffers(t) != 0) {
+        if (w == NULL || faas_rt_buffers(w) != 0) {
             faas_rt_log("out of memory for thread %u", i);
             exit(1);
         }
 
-        t->handler = rt->handler;
-        t->concurrency = rt->concurrency;
+        w->rt = rt;
 
-        rc = pthread_create(&tid, &attr, faas_rt_thread, t);
+        rc = pthread_create(&tid, &attr, faas_rt_thread, w);
 
         if (rc != 0) {
             faas_rt_log("cannot start thread %u of %u: %s", i,
-                        rt->concurrency, strerror(rc));
+                        rt->threads, strerror(rc));
             exit(1);
         }
     }
@@ -170,20 +219,23 @@ faas_rt_thread(void *data)
 
 /* until QUIT or the end of fd 3, in whichever thread: then the process */
 static void
-faas_rt_loop(faas_rt_t *rt)
+faas_rt_loop(faas_rt_worker_t *w)
 {
     int                   fd;
     ssize_t               n;
+    faas_rt_t            *rt;
     faas_rt_conn_t        conn;
     const uint8_t        *pos, *last, *invoke, *request;
     faas_frame_header_t   f1, f2;
 
+    rt = w->rt;
+
     for ( ;; ) {
-        if (rt->direct && faas_rt_wait(rt) == 0) {
+        if (rt->direct && faas_rt_wait(w) == 0) {
             continue;
         }
 
-        n = faas_rt_recv(rt, &fd);
+        n = faas_rt_recv(w, &fd);
 
         if (n == 0) {
             exit(0);
@@ -193,8 +245,14 @@ faas_rt_loop(faas_rt_t *rt)
             exit(1);
         }
 
-        pos = rt->packet;
-        last = rt->packet + n;
+        /* the next packet is another thread's while this one is served */
+
+        if (rt->direct) {
+            faas_rt_arm_channel(rt);
+        }
+
+        pos = w->packet;
+        last = w->packet + n;
 
         if (faas_rt_frame(&pos, last, &f1, &invoke) != 0) {
             faas_rt_log("invalid packet from the supervisor");
@@ -215,29 +273,85 @@ faas_rt_loop(faas_rt_t *rt)
             exit(1);
         }
 
-        faas_rt_conn_init(rt, &conn, fd);
-        faas_rt_serve(rt, &conn, request, f2.length, 1);
+        faas_rt_conn_init(w, &conn, fd);
+
+        if (faas_rt_serve(w, &conn, request, f2.length, 1)) {
+            faas_rt_keep(w, &conn, NULL);
+        }
+    }
+}
+
+
+/*
+ * With direct calls, one event: 1 when it is fd 3's, whose packet the
+ * caller receives; 0 when it was a held connection's, dealt with.
+ */
+static int
+faas_rt_wait(faas_rt_worker_t *w)
+{
+    int                 n;
+    struct epoll_event  ev;
+
+    n = epoll_wait(w->rt->epfd, &ev, 1, -1);
+
+    if (n == -1) {
+        if (errno == EINTR) {
+            return 0;
+        }
+
+        faas_rt_log("epoll_wait() failed: %s", strerror(errno));
+        exit(1);
+    }
+
+    if (n == 0) {
+        return 0;
+    }
+
+    if (ev.data.u64 == FAAS_RT_EVENT_CHANNEL) {
+        return 1;
+    }
+
+    faas_rt_direct(w, ev.data.u64);
+
+    return 0;
+}
+
+
+static void
+faas_rt_arm_channel(faas_rt_t *rt)
+{
+    struct epoll_event  ev;
+
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.data.u64 = FAAS_RT_EVENT_CHANNEL;
+
+    if (epoll_ctl(rt->epfd, EPOLL_CTL_MOD, FAAS_RT_CHANNEL_FD, &ev) == -1) {
+        faas_rt_log("epoll_ctl(fd 3) failed: %s", strerror(errno));
+        exit(1);
     }
 }
 
 
 static void
-faas_rt_load(faas_rt_t *rt)
+faas_rt_load(faas_rt_worker_t *w)
 {
     int                   fd, rc;
     char                  err[1024];
     json_t               *load, *v;
+    faas_rt_t            *rt;
     size_t                filter_len;
     ssize_t               n;
     uint64_t              start, initializer_us;
     const uint8_t        *pos, *last, *payload, *filter;
     faas_frame_header_t   frame;
 
+    rt = w->rt;
+
     filter = NULL;
     filter_len = 0;
 
     for ( ;; ) {
-        n = faas_rt_recv(rt, &fd);
+        n = faas_rt_recv(w, &fd);
 
         if (n <= 0) {
             exit(n == 0 ? 0 : 1);
@@ -247,8 +361,8 @@ faas_rt_load(faas_rt_t *rt)
             close(fd);
         }
 
-        pos = rt->packet;
-        last = rt->packet + n;
+        pos = w->packet;
+        last = w->packet + n;
 
         rc = faas_rt_frame(&pos, last, &frame, &payload);
 
@@ -297,9 +411,13 @@ faas_rt_load(faas_rt_t *rt)
                       && json_integer_value(v) <= 1000
                       ? (unsigned) json_integer_value(v) : 1;
 
-    /* several calls at once would need a held connection per thread */
-    rt->direct = json_is_true(json_object_get(load, "direct"))
-                 && rt->concurrency == 1;
+    /* one thread can serve many calls in flight, one after the other */
+    v = json_object_get(load, "threads");
+    rt->threads = json_is_integer(v) && json_integer_value(v) >= 1
+                  && json_integer_value(v) <= rt->concurrency
+                  ? (unsigned) json_integer_value(v) : rt->concurrency;
+
+    rt->direct = json_is_true(json_object_get(load, "direct"));
 
     /* before dlopen(): the function's constructors are its code too */
 
@@ -319,6 +437,12 @@ faas_rt_load(faas_rt_t *rt)
 
     json_decref(load);
 
+    /* without epoll, calls come through the supervisor only */
+
+    if (rt->direct && faas_rt_epoll(rt) != 0) {
+        rt->direct = 0;
+    }
+
     v = json_pack("{s:I, s:I}", "init_us",
                   (json_int_t) (faas_rt_now() - start), "initializer_us",
                   (json_int_t) initializer_us);
@@ -336,6 +460,34 @@ faas_rt_load(faas_rt_t *rt)
     json_decref(v);
 }
 
+
+/* fd 3 in a new epoll instance: before READY, which says if it worked */
+static int
+faas_rt_epoll(faas_rt_t *rt)
+{
+    struct epoll_event  ev;
+
+    rt->epfd = epoll_create1(EPOLL_CLOEXEC);
+
+    if (rt->epfd == -1) {
+        faas_rt_log("epoll_create1() failed: %s, no direct calls",
+                    strerror(errno));
+        return -1;
+    }
+
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.data.u64 = FAAS_RT_EVENT_CHANNEL;
+
+    if (epoll_ctl(rt->epfd, EPOLL_CTL_ADD, FAAS_RT_CHANNEL_FD, &ev) == -1) {
+        faas_rt_log("epoll_ctl(fd 3) failed: %s, no direct calls",
+                    strerror(errno));
+        close(rt->epfd);
+        rt->epfd = -1;
+        return -1;
+    }
+
+    return 0;
+}
 
 /*
  * Every thread gets the filter (TSYNC): a function's threads are not the
@@ -516,12 +668,12 @@ faas_rt_load_failed(const char *fmt, ...)
 
 /* one packet from fd 3, with the fd it carries or -1 */
 static ssize_t
-faas_rt_recv(faas_rt_t *rt, int *fd)
+faas_rt_recv(faas_rt_worker_t *w, int *fd)
 {
     int      err;
     ssize_t  n;
 
-    n = faas_io_recv_fd(FAAS_RT_CHANNEL_FD, rt->packet, FAAS_RT_PACKET_SIZE,
+    n = faas_io_recv_fd(FAAS_RT_CHANNEL_FD, w->packet, FAAS_RT_PACKET_SIZE,
                         fd, &err);
 
     if (n == -1) {
@@ -557,24 +709,26 @@ faas_rt_frame(const uint8_t **pos, const uint8_t *last,
 
 
 static void
-faas_rt_conn_init(faas_rt_t *rt, faas_rt_conn_t *conn, int fd)
+faas_rt_conn_init(faas_rt_worker_t *w, faas_rt_conn_t *conn, int fd)
 {
     conn->fd = fd;
-    conn->buf = rt->read_buf;
-    conn->pos = rt->read_buf;
-    conn->last = rt->read_buf;
+    conn->buf = w->read_buf;
+    conn->pos = w->read_buf;
+    conn->last = w->read_buf;
     faas_frame_parser_init(&conn->parser);
 }
 
 
 /*
  * One call on conn, whose buffer may hold the start of the body already.
- * invoke: it came in an INVOKE packet and gets a DONE; else it is a
- * direct call, which the supervisor knows nothing about.
+ * invoke: it came in an INVOKE packet and gets a DONE, before which conn
+ * is closed unless it is to be held; else it is a direct call, which the
+ * supervisor knows nothing about, and the caller holds or closes conn.
+ * 1: the call ended cleanly and conn is open for another one.
  */
-static void
-faas_rt_serve(faas_rt_t *rt, faas_rt_conn_t *conn, const uint8_t *payload,
-    size_t len, unsigned invoke)
+static int
+faas_rt_serve(faas_rt_worker_t *w, faas_rt_conn_t *conn,
+    const uint8_t *payload, size_t len, unsigned invoke)
 {
     int               rc, status, clean;
     json_t           *done;
@@ -583,7 +737,7 @@ faas_rt_serve(faas_rt_t *rt, faas_rt_conn_t *conn, const uint8_t *payload,
 
     clean = 0;
 
-    faas_rt_response_init(&res, conn, rt->head, rt->body);
+    faas_rt_response_init(&res, conn, w->head, w->body);
 
     if (faas_rt_request_init(&req, conn, payload, len) != 0) {
         faas_rt_log("invalid REQUEST");
@@ -592,7 +746,7 @@ faas_rt_serve(faas_rt_t *rt, faas_rt_conn_t *conn, const uint8_t *payload,
         goto done;
     }
 
-    rc = rt->handler(&req, &res);
+    rc = w->rt->handler(&req, &res);
 
     if (req.body_error) {
         faas_rt_log("request %s: %s", req.id, req.error);
@@ -613,17 +767,18 @@ done:
 
     /* both ways at a frame boundary: the connection can carry another */
 
-    if (rt->direct && clean) {
-        faas_rt_hold(rt, conn);
-
-    } else {
-        close(conn->fd);
-    }
+    clean = clean && faas_frame_parser_idle(&conn->parser);
 
     if (!invoke) {
         faas_rt_request_free(&req);
         faas_rt_response_free(&res);
-        return;
+        return clean;
+    }
+
+    clean = clean && w->rt->direct;
+
+    if (!clean) {
+        close(conn->fd);
     }
 
     /* the id names the call among those in flight (concurrency) */
@@ -639,150 +794,107 @@ done:
     }
 
     json_decref(done);
+
+    return clean;
 }
 
 
 /*
- * Between calls, with direct calls: fd 3 and every held connection at
- * once.  1: fd 3 is readable; 0: a held connection was dealt with.
- */
-static int
-faas_rt_wait(faas_rt_t *rt)
-{
-    unsigned       i;
-    struct pollfd  pfd[1 + FAAS_RT_HELD_MAX];
-
-    /* what was read past an END already: poll() would not report it */
-
-    for (i = 0; i < rt->nheld; i++) {
-        if (rt->held[i].rest_len > 0) {
-            faas_rt_direct(rt, i);
-            return 0;
-        }
-    }
-
-    pfd[0].fd = FAAS_RT_CHANNEL_FD;
-    pfd[0].events = POLLIN;
-    pfd[0].revents = 0;
-
-    for (i = 0; i < rt->nheld; i++) {
-        pfd[i + 1].fd = rt->held[i].fd;
-        pfd[i + 1].events = POLLIN;
-        pfd[i + 1].revents = 0;
-    }
-
-    if (poll(pfd, rt->nheld + 1, -1) == -1) {
-        if (errno == EINTR) {
-            return 0;
-        }
-
-        faas_rt_log("poll() failed: %s", strerror(errno));
-        exit(1);
-    }
-
-    /* the supervisor's packets first: QUIT, INVOKE */
-
-    if (pfd[0].revents != 0) {
-        return 1;
-    }
-
-    for (i = 0; i < rt->nheld; i++) {
-        if (pfd[i + 1].revents != 0) {
-            faas_rt_direct(rt, i);
-            break;
-        }
-    }
-
-    return 0;
-}
-
-
-/*
- * The held connection i is readable: the next call's REQUEST frame, then
- * the call itself; or end of file, which is nginx dropping it.
+ * The event of a held connection: the next call's REQUEST frame, then the
+ * call itself; or end of file, which is nginx dropping it.
  */
 static void
-faas_rt_direct(faas_rt_t *rt, unsigned i)
+faas_rt_direct(faas_rt_worker_t *w, uint64_t data)
+{
+    ssize_t           n;
+    faas_rt_t        *rt;
+    faas_rt_conn_t    conn;
+    faas_rt_held_t   *h;
+
+    rt = w->rt;
+
+    h = faas_rt_take(rt, data);
+    if (h == NULL) {
+        return;
+    }
+
+    faas_rt_conn_init(w, &conn, h->fd);
+
+    do {
+        n = read(conn.fd, conn.buf, FAAS_RT_READ_SIZE);
+    } while (n == -1 && errno == EINTR);
+
+    if (n == -1 && errno == EAGAIN) {
+        faas_rt_hold(rt, conn.fd, h);
+        return;
+    }
+
+    /* nginx closed it with bytes unread: dropped all the same */
+
+    if (n == 0 || (n == -1 && errno == ECONNRESET)) {
+        faas_rt_release(rt, h, conn.fd);
+        return;
+    }
+
+    if (n == -1) {
+        faas_rt_log("held connection: read() failed: %s", strerror(errno));
+        faas_rt_release(rt, h, conn.fd);
+        return;
+    }
+
+    conn.last = conn.buf + n;
+
+    if (faas_rt_direct_call(w, &conn) != 0) {
+        faas_rt_release(rt, h, conn.fd);
+        return;
+    }
+
+    faas_rt_keep(w, &conn, h);
+}
+
+
+/*
+ * A direct call whose first bytes are in conn's buffer: 0 when it ended
+ * cleanly, -1 when conn is to be closed (logged).
+ */
+static int
+faas_rt_direct_call(faas_rt_worker_t *w, faas_rt_conn_t *conn)
 {
     size_t            len, got;
     ssize_t           n;
     const uint8_t    *data;
-    faas_rt_conn_t    conn;
     faas_frame_rc_e   rc;
-
-    faas_rt_conn_init(rt, &conn, rt->held[i].fd);
-
-    /* the rest came from a read buffer of the same size */
-
-    if (rt->held[i].rest_len > 0) {
-        memcpy(conn.buf, rt->held[i].rest, rt->held[i].rest_len);
-        conn.last = conn.buf + rt->held[i].rest_len;
-    }
-
-    faas_rt_unhold(rt, i);
-
-    if (conn.pos == conn.last) {
-        do {
-            n = read(conn.fd, conn.buf, FAAS_RT_READ_SIZE);
-        } while (n == -1 && errno == EINTR);
-
-        if (n == 0) {
-            close(conn.fd);
-            return;
-        }
-
-        if (n == -1) {
-            if (errno == EAGAIN) {
-                faas_rt_hold(rt, &conn);
-                return;
-            }
-
-            /* nginx closed it with bytes unread: dropped all the same */
-
-            if (errno == ECONNRESET) {
-                close(conn.fd);
-                return;
-            }
-
-            faas_rt_log("held connection: read() failed: %s",
-                        strerror(errno));
-            goto failed;
-        }
-
-        conn.last = conn.buf + n;
-    }
 
     /* once it has begun, the REQUEST frame is waited for whole */
 
     got = 0;
 
     for ( ;; ) {
-        rc = faas_frame_parse(&conn.parser, &conn.pos, conn.last, &data,
+        rc = faas_frame_parse(&conn->parser, &conn->pos, conn->last, &data,
                               &len);
 
         switch (rc) {
 
         case FAAS_FRAME_OK:
-            if (conn.parser.frame.type != FAAS_FRAME_REQUEST) {
+            if (conn->parser.frame.type != FAAS_FRAME_REQUEST) {
                 faas_rt_log("held connection: unexpected %s frame",
-                            faas_frame_type_name(conn.parser.frame.type));
-                goto failed;
+                            faas_frame_type_name(conn->parser.frame.type));
+                return -1;
             }
 
             continue;
 
         case FAAS_FRAME_DATA:
             /* at most FAAS_JSON_MAX: the header was checked */
-            memcpy(rt->packet + got, data, len);
+            memcpy(w->packet + got, data, len);
             got += len;
             continue;
 
         case FAAS_FRAME_COMPLETE:
-            faas_rt_serve(rt, &conn, rt->packet, got, 0);
-            return;
+            return faas_rt_serve(w, conn, w->packet, got, 0) ? 0 : -1;
 
         case FAAS_FRAME_AGAIN:
-            n = faas_rt_conn_read(&conn);
+            n = faas_rt_conn_read(conn);
 
             if (n > 0) {
                 continue;
@@ -796,73 +908,214 @@ faas_rt_direct(faas_rt_t *rt, unsigned i)
                             strerror(errno));
             }
 
-            goto failed;
+            return -1;
 
         default:
             faas_rt_log("held connection: %s", faas_frame_strerror(rc));
-            goto failed;
+            return -1;
         }
     }
-
-failed:
-
-    close(conn.fd);
 }
 
 
-/* conn's call ended cleanly: it waits, with what was read past END */
+/*
+ * conn's call ended cleanly (h: it was a direct call on that held entry).
+ * A call already read past its END is served now, as epoll would not
+ * report it; then conn waits in epoll for the next one.
+ */
 static void
-faas_rt_hold(faas_rt_t *rt, faas_rt_conn_t *conn)
+faas_rt_keep(faas_rt_worker_t *w, faas_rt_conn_t *conn, faas_rt_held_t *h)
 {
-    size_t           len;
-    uint8_t         *rest;
-    faas_rt_held_t  *h;
-
-    len = (size_t) (conn->last - conn->pos);
-    rest = NULL;
-
-    if (!faas_frame_parser_idle(&conn->parser)) {
-        close(conn->fd);
-        return;
-    }
-
-    if (len > 0) {
-        rest = malloc(len);
-        if (rest == NULL) {
-            close(conn->fd);
+    while (conn->pos != conn->last) {
+        if (faas_rt_direct_call(w, conn) != 0) {
+            faas_rt_release(w->rt, h, conn->fd);
             return;
         }
-
-        memcpy(rest, conn->pos, len);
     }
 
-    /* the one unused the longest makes room */
-
-    if (rt->nheld == FAAS_RT_HELD_MAX) {
-        close(rt->held[0].fd);
-        faas_rt_unhold(rt, 0);
-    }
-
-    h = &rt->held[rt->nheld++];
-
-    h->fd = conn->fd;
-    h->rest = rest;
-    h->rest_len = len;
+    faas_rt_hold(w->rt, conn->fd, h);
 }
 
 
-/* forgets the held connection i, which the caller closes or serves */
-static void
-faas_rt_unhold(faas_rt_t *rt, unsigned i)
+/*
+ * The entry of a held connection's event, now owned by this thread; NULL
+ * when it was closed since (to make room), and perhaps reused.
+ */
+static faas_rt_held_t *
+faas_rt_take(faas_rt_t *rt, uint64_t data)
 {
-    free(rt->held[i].rest);
+    uint32_t         i;
+    faas_rt_held_t  *h;
 
-    rt->nheld--;
+    i = (uint32_t) (data & 0xffffffff) - 1;
 
-    memmove(&rt->held[i], &rt->held[i + 1],
-            (rt->nheld - i) * sizeof(faas_rt_held_t));
+    if (i >= FAAS_RT_HELD_MAX) {
+        return NULL;
+    }
+
+    h = &rt->held[i];
+
+    pthread_mutex_lock(&rt->mutex);
+
+    if (!h->used || h->busy || h->gen != (uint32_t) (data >> 32)) {
+        pthread_mutex_unlock(&rt->mutex);
+        return NULL;
+    }
+
+    h->busy = 1;
+    faas_rt_idle_remove(rt, h);
+
+    pthread_mutex_unlock(&rt->mutex);
+
+    return h;
 }
 
+
+/*
+ * fd waits in epoll for its next call, nothing of it read yet: on h if it
+ * was held already, else on a new entry.  When FAAS_RT_HELD_MAX are, the
+ * one idle the longest is closed to make room; if none is idle (all in
+ * calls), fd is closed instead.
+ */
+static void
+faas_rt_hold(faas_rt_t *rt, int fd, faas_rt_held_t *h)
+{
+    int                 op, evicted, err;
+    unsigned            i;
+    faas_rt_held_t     *old;
+    struct epoll_event  ev;
+
+    evicted = -1;
+
+    pthread_mutex_lock(&rt->mutex);
+
+    if (h != NULL) {
+        op = EPOLL_CTL_MOD;
+
+    } else {
+        if (rt->nheld == FAAS_RT_HELD_MAX) {
+            old = rt->idle;
+
+            if (old == NULL) {
+                pthread_mutex_unlock(&rt->mutex);
+                close(fd);
+                return;
+            }
+
+            faas_rt_idle_remove(rt, old);
+            (void) epoll_ctl(rt->epfd, EPOLL_CTL_DEL, old->fd, NULL);
+            evicted = old->fd;
+            old->used = 0;
+            rt->nheld--;
+        }
+
+        for (i = 0; rt->held[i].used; i++) { /* void */ }
+
+        h = &rt->held[i];
+        h->fd = fd;
+        h->gen++;
+        h->used = 1;
+        rt->nheld++;
+
+        op = EPOLL_CTL_ADD;
+    }
+
+    h->busy = 0;
+    faas_rt_idle_add(rt, h);
+
+    /*
+     * Armed under the lock: once idle, h may be closed to make room, and
+     * its fd number reused by another connection that this must not arm.
+     */
+
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.data.u64 = ((uint64_t) h->gen << 32) | (uint64_t) (h - rt->held + 1);
+
+    if (epoll_ctl(rt->epfd, op, fd, &ev) == -1) {
+        err = errno;
+
+        faas_rt_idle_remove(rt, h);
+
+        if (op == EPOLL_CTL_MOD) {
+            (void) epoll_ctl(rt->epfd, EPOLL_CTL_DEL, fd, NULL);
+        }
+
+        h->used = 0;
+        rt->nheld--;
+
+        pthread_mutex_unlock(&rt->mutex);
+
+        faas_rt_log("held connection: epoll_ctl() failed: %s",
+                    strerror(err));
+        close(fd);
+
+    } else {
+        pthread_mutex_unlock(&rt->mutex);
+    }
+
+    if (evicted != -1) {
+        close(evicted);
+    }
+}
+
+
+/* closes fd, a held connection's (on h, owned by this thread) or not */
+static void
+faas_rt_release(faas_rt_t *rt, faas_rt_held_t *h, int fd)
+{
+    if (h != NULL) {
+        /* else the supervisor's duplicate, if any, keeps it registered */
+        (void) epoll_ctl(rt->epfd, EPOLL_CTL_DEL, fd, NULL);
+
+        pthread_mutex_lock(&rt->mutex);
+        h->used = 0;
+        h->busy = 0;
+        rt->nheld--;
+        pthread_mutex_unlock(&rt->mutex);
+    }
+
+    close(fd);
+}
+
+
+/* the idle list: at its end the one idle since the shortest time */
+static void
+faas_rt_idle_add(faas_rt_t *rt, faas_rt_held_t *h)
+{
+    h->next = NULL;
+    h->prev = rt->idle_last;
+
+    if (rt->idle_last != NULL) {
+        rt->idle_last->next = h;
+
+    } else {
+        rt->idle = h;
+    }
+
+    rt->idle_last = h;
+}
+
+
+static void
+faas_rt_idle_remove(faas_rt_t *rt, faas_rt_held_t *h)
+{
+    if (h->prev != NULL) {
+        h->prev->next = h->next;
+
+    } else {
+        rt->idle = h->next;
+    }
+
+    if (h->next != NULL) {
+        h->next->prev = h->prev;
+
+    } else {
+        rt->idle_last = h->prev;
+    }
+
+    h->prev = NULL;
+    h->next = NULL;
+}
 
 static int
 faas_rt_channel_send(faas_frame_type_e type, json_t *json)

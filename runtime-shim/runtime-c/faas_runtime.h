@@ -38,12 +38,23 @@ typedef struct {
 } faas_rt_conn_t;
 
 
-/* a connection kept between direct calls, at a frame boundary */
-typedef struct {
+/*
+ * A connection kept for direct calls: idle, at a frame boundary and armed
+ * in the epoll instance (on the idle list), or busy, in a call in the one
+ * thread that got its event.  Its epoll data is its index and gen, so an
+ * event that comes after it was closed to make room is recognized.
+ */
+typedef struct faas_rt_held_s  faas_rt_held_t;
+
+struct faas_rt_held_s {
     int                   fd;
-    uint8_t              *rest;            /* read past END: the next call */
-    size_t                rest_len;
-} faas_rt_held_t;
+    uint32_t              gen;             /* bumped at each use */
+    faas_rt_held_t       *prev;            /* the idle list */
+    faas_rt_held_t       *next;
+
+    unsigned              used:1;
+    unsigned              busy:1;
+};
 
 
 typedef struct {

@@ -126,8 +126,8 @@ shim_direct_cleanup(shim_direct_t *d, shim_log_t *log)
 
 
 int
-shim_direct_alloc(shim_direct_t *d, uint64_t instance, uint32_t *index,
-    uint32_t *gen)
+shim_direct_alloc(shim_direct_t *d, uint64_t instance, uint32_t limit,
+    uint32_t *index, uint32_t *gen)
 {
     faas_slot_t  *s;
 
@@ -144,7 +144,7 @@ shim_direct_alloc(shim_direct_t *d, uint64_t instance, uint32_t *index,
     s->calls = 0;
     s->request_id[0] = '\0';
 
-    *gen = faas_slot_retire(s);
+    *gen = faas_slot_retire(s, limit);
 
     return 0;
 }
@@ -153,7 +153,7 @@ shim_direct_alloc(shim_direct_t *d, uint64_t instance, uint32_t *index,
 void
 shim_direct_free(shim_direct_t *d, uint32_t index)
 {
-    (void) faas_slot_retire(shim_direct_slot(d, index));
+    (void) faas_slot_retire(shim_direct_slot(d, index), 0);
 
     d->free[d->nfree++] = index;
 }

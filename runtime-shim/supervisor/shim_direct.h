@@ -28,9 +28,12 @@ int shim_direct_init(shim_direct_t *d, shim_log_t *log, const char *socket,
     mode_t mode, gid_t gid);
 void shim_direct_cleanup(shim_direct_t *d, shim_log_t *log);
 
-/* a slot for an instance, closed, with a new generation; -1 if full */
-int shim_direct_alloc(shim_direct_t *d, uint64_t instance, uint32_t *index,
-    uint32_t *gen);
+/*
+ * a slot for an instance that takes limit direct calls at once, closed,
+ * with a new generation; -1 if full
+ */
+int shim_direct_alloc(shim_direct_t *d, uint64_t instance, uint32_t limit,
+    uint32_t *index, uint32_t *gen);
 
 /* the instance is gone: its slot's generation ends */
 void shim_direct_free(shim_direct_t *d, uint32_t index);

@@ -359,6 +359,16 @@ shim_function_parse(json_t *def, const char *runtime_dir, char *err,
 
     fn->concurrency = (unsigned) n;
 
+    /* the others wait their turn inside the instance */
+
+    if (shim_function_integer(def, "threads", 1, fn->concurrency, 0,
+                              fn->concurrency, &n, err, errlen) != 0)
+    {
+        goto named_failed;
+    }
+
+    fn->threads = (unsigned) n;
+
     if (shim_function_integer(def, "overload_status", 429, 503, 0, 503, &n,
                               err, errlen) != 0)
     {

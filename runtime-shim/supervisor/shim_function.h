@@ -114,6 +114,7 @@ struct shim_function_s {
     unsigned             max_requests;    /* recycle after; 0: never */
     unsigned             concurrency;     /* calls one instance serves at
                                              once */
+    unsigned             threads;         /* of those, run at once (c) */
     unsigned             queue_size;
     int                  overload_status; /* queue full or timed out */
 

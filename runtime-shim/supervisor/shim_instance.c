@@ -164,6 +164,18 @@ shim_instance_direct_in_flight(shim_instance_t *inst)
 }
 
 
+/* the direct calls in flight beside those that timed out */
+static unsigned
+shim_instance_direct_others(shim_instance_t *inst)
+{
+    unsigned  n;
+
+    n = shim_instance_direct_in_flight(inst);
+
+    return n > inst->abandoned ? n - inst->abandoned : 0;
+}
+
+
 shim_instance_t *
 shim_instance_get_idle(shim_function_t *fn)
 {
@@ -536,7 +548,8 @@ shim_instance_load(shim_instance_t *inst)
         return -1;
     }
 
-    load = json_pack("{s:s, s:s, s:s, s:s, s:O, s:I, s:I, s:I, s:i, s:I}",
+    load = json_pack("{s:s, s:s, s:s, s:s, s:O, s:I, s:I, s:I, s:i, s:I,"
+                     " s:I}",
                      "function", fn->name,
                      "version", fn->version,
                      "code", shim_launch_code_path(ctx, fn),
@@ -547,7 +560,8 @@ shim_instance_load(shim_instance_t *inst)
                      "memory", (json_int_t) (ctx->conf.sandbox ? fn->memory
                                                                 : 0),
                      "debug", fn->debug ? 1 : 0,
-                     "concurrency", (json_int_t) fn->concurrency);
+                     "concurrency", (json_int_t) fn->concurrency,
+                     "threads", (json_int_t) fn->threads);
     json_decref(env);
 
     if (load == NULL) {
@@ -556,12 +570,12 @@ shim_instance_load(shim_instance_t *inst)
     }
 
     /*
-     * Direct calls need one call at a time (a slot claims the whole
-     * instance) and no max_requests (only the supervisor counts calls).
+     * Direct calls need no max_requests (only the supervisor counts
+     * calls); the runtime says in READY whether it takes them at this
+     * concurrency.
      */
 
-    if (fn->concurrency == 1 && fn->max_requests == 0
-        && ctx->direct.base != NULL
+    if (fn->max_requests == 0 && ctx->direct.base != NULL
         && json_object_set_new(load, "direct", json_true()) != 0)
     {
         json_decref(load);
@@ -1152,9 +1166,9 @@ shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
 
     inst->function->reserve_paused = 0;
 
-    if (direct && inst->function->concurrency == 1
-        && inst->function->max_requests == 0
-        && shim_direct_alloc(&ctx->direct, inst->id, &inst->slot,
+    if (direct && inst->function->max_requests == 0
+        && shim_direct_alloc(&ctx->direct, inst->id,
+                             inst->function->concurrency, &inst->slot,
                              &inst->slot_gen)
            == 0)
     {
@@ -1277,7 +1291,11 @@ shim_instance_done(shim_instance_t *inst, const uint8_t *payload,
     }
 
     if (inst->draining) {
-        if (inst->active == 0) {
+        if (inst->active == 0 && shim_instance_direct_others(inst) > 0) {
+            /* direct calls beside it: the timer waits for them */
+            shim_timer_add(&ctx->loop, &inst->timer, SHIM_DIRECT_POLL);
+
+        } else if (inst->active == 0) {
             /* the timed-out call still runs: nothing else stops it */
             shim_instance_kill(inst, 504, "function \"%s\" timed out",
                                fn->name);
@@ -1622,6 +1640,24 @@ shim_instance_timer_handler(shim_timer_t *t)
     inst = t->data;
     ctx = inst->ctx;
     fn = inst->function;
+
+    /* a direct call timed out beside others: it goes once they are done */
+
+    if (inst->draining && inst->state != SHIM_INSTANCE_STARTING) {
+        if (inst->active > 0) {
+            /* their DONE decides */
+            return;
+        }
+
+        if (shim_instance_direct_others(inst) > 0) {
+            shim_timer_add(&ctx->loop, &inst->timer, SHIM_DIRECT_POLL);
+            return;
+        }
+
+        shim_instance_kill(inst, 504, "function \"%s\" timed out",
+                           fn->name);
+        return;
+    }
 
     switch (inst->state) {
 
@@ -2310,6 +2346,7 @@ void
 shim_instance_abandoned(shim_ctx_t *ctx, uint64_t id, uint32_t slot,
     uint32_t gen, const char *request_id, uint64_t after_ms)
 {
+    unsigned          others;
     shim_queue_t     *q;
     shim_instance_t  *inst;
 
@@ -2333,14 +2370,45 @@ shim_instance_abandoned(shim_ctx_t *ctx, uint64_t id, uint32_t slot,
 
         inst->failure = SHIM_FAIL_TIMEOUT;
 
+        /* its worker keeps the claim: nobody calls it meanwhile */
+        inst->abandoned++;
+
+        others = inst->active + shim_instance_direct_others(inst);
+
+        if (others == 0) {
+            shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                           SHIM_INST_FMT "timed out after %" PRIu64 " ms "
+                           "serving request %s (a direct call); killed",
+                           SHIM_INST_ARGS(inst), after_ms,
+                           request_id ? request_id : "-");
+
+            shim_instance_kill(inst, 502, "instance %" PRIu64 " killed: a "
+                               "direct call timed out", inst->id);
+            return;
+        }
+
+        /*
+         * Calls beside it (concurrency): they are not failed for a
+         * neighbour's fault.  No new call; killed once they are done, as
+         * shim_instance_call_timeout() does.
+         */
+
+        (void) faas_slot_quit(shim_direct_slot(&ctx->direct, inst->slot));
+
+        if (!inst->draining) {
+            inst->draining = 1;
+            shim_queue_remove(&inst->avail);
+
+            if (inst->active == 0) {
+                shim_timer_add(&ctx->loop, &inst->timer, SHIM_DIRECT_POLL);
+            }
+        }
+
         shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
                        SHIM_INST_FMT "timed out after %" PRIu64 " ms serving "
-                       "request %s (a direct call); killed",
-                       SHIM_INST_ARGS(inst), after_ms,
-                       request_id ? request_id : "-");
-
-        shim_instance_kill(inst, 502, "instance %" PRIu64 " killed: a "
-                           "direct call timed out", inst->id);
+                       "request %s (a direct call); killed once its %u other "
+                       "call(s) are done", SHIM_INST_ARGS(inst), after_ms,
+                       request_id ? request_id : "-", others);
         return;
     }
 }

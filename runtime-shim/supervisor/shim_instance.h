@@ -83,6 +83,8 @@ struct shim_instance_s {
     uint64_t             direct_counted;  /* of the slot's calls, those in
                                              the function's stats */
     uint64_t             quit_asked;      /* us: quit_pending since */
+    unsigned             abandoned;       /* direct calls that timed out:
+                                             their workers keep the claim */
     unsigned             quit_pending:1;  /* QUIT waits for a direct call */
     unsigned             recalled:1;      /* the queue waits for it */
 };

@@ -256,9 +256,12 @@ shim_output_emit(shim_instance_t *inst, unsigned stream, const char *data,
                             call)->id
           : NULL;
 
-    /* a direct call: the worker left its id in the slot */
+    /*
+     * A direct call: the worker left its id in the slot.  At concurrency
+     * above 1 it is the latest call's, not necessarily the one that wrote.
+     */
 
-    if (rid == NULL && inst->active == 0
+    if (rid == NULL && inst->active == 0 && inst->function->concurrency == 1
         && shim_instance_direct_in_flight(inst) > 0)
     {
         memcpy(direct_id,

@@ -415,8 +415,8 @@ shim_status_json(shim_ctx_t *ctx, shim_function_t **fns, size_t n)
                                fn->stats.cold_by_layer[SHIM_LAYER_NONE]);
 
         f = json_pack("{s:s, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:I},"
-                      " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*, s:o*,"
-                      " s:o*}",
+                      " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*,"
+                      " s:o*, s:o*}",
                       "name", fn->name,
                       "version", fn->version,
                       "registered", fn->refs > 0,
@@ -427,6 +427,7 @@ shim_status_json(shim_ctx_t *ctx, shim_function_t **fns, size_t n)
                         "reserved", (json_int_t) s.reserved,
                         "prewarmed", (json_int_t) s.prewarmed,
                       "concurrency", (json_int_t) fn->concurrency,
+                      "threads", (json_int_t) fn->threads,
                       "in_flight", (json_int_t) s.in_flight,
                       "queue_length", (json_int_t) fn->nwaiting,
                       "calls", (json_int_t) fn->stats.calls,

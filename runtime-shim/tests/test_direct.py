@@ -16,6 +16,7 @@ the exit status is 1 when one failed.  Standard library only.
 import fcntl
 import json
 import os
+import select
 import socket
 import struct
 import sys
@@ -327,9 +328,14 @@ def says(runtime, text, uri, data):
         and text.endswith("body=" + data.decode())
 
 
-def test_direct(build, runtime, code, handler):
+def test_direct(build, runtime, code, handler, concurrency=1):
     name = runtime
-    inst = Instance(build, runtime, code, handler, direct=True)
+
+    if concurrency > 1:
+        name += " concurrency %d" % concurrency
+
+    inst = Instance(build, runtime, code, handler, direct=True,
+                    concurrency=concurrency)
     conns = []
 
     try:
@@ -516,6 +522,8 @@ def test_no_direct(build, runtime, code, handler):
 
 
 def test_concurrency(build, runtime, code, handler):
+    """python3, nodejs: direct calls at concurrency 1 only."""
+
     name = runtime + " concurrency 2"
     inst = Instance(build, runtime, code, handler, direct=True,
                     concurrency=2)
@@ -540,6 +548,195 @@ def test_concurrency(build, runtime, code, handler):
               inst.output()[-500:])
 
     finally:
+        inst.kill()
+
+
+def start_slow(ng, uri, rid):
+    """A direct call whose handler (echo reads the whole body) waits in
+    the runtime until finish_slow() sends the rest of the body."""
+
+    ng.sock.sendall(request(uri, rid, 5) + frame(BODY, b"ab"))
+
+
+def finish_slow(ng):
+    ng.sock.sendall(frame(BODY, b"cde") + frame(END))
+
+
+def test_parallel(build):
+    """c, concurrency 4: calls on fd 3 and on held connections run at once.
+    A call is kept in its handler, without timing, by holding back the end
+    of its body: while it waits, others must still be answered."""
+
+    name = "c concurrency 4 (calls at once)"
+    inst = Instance(build, "c", os.path.join(build, "functions", "echo"),
+                    "handle", direct=True, concurrency=4)
+    conns = []
+
+    try:
+        frames = inst.packet()
+        ready = json.loads(frames[0][1]) if frames else {}
+
+        if not check(frames and frames[0][0] == READY
+                     and ready.get("direct") is True,
+                     "%s: READY with direct" % name, repr(frames)):
+            return
+
+        base = inst.fds()
+
+        # four calls through the supervisor, each connection held
+        held = [Nginx() for _ in range(4)]
+        conns += held
+        results = [invoke_call(inst, ng, "/i%d" % i, "i%d" % i)
+                   for i, ng in enumerate(held)]
+        check(all(r[0] == 200 and says("c", r[1], "/i%d" % i, b"")
+                  and r[2] is not None and r[2].get("request_id") == "i%d" % i
+                  for i, r in enumerate(results)),
+              "%s: INVOKE calls answered, a DONE each" % name,
+              repr(results))
+        check(not any(ng.eof(0.1) for ng in held)
+              and inst.wait_fds(base + 4) == base + 4,
+              "%s: the four connections held" % name,
+              "%d fds, %d before" % (inst.fds(), base))
+
+        # a call on each, all written before any answer is read
+        for i, ng in enumerate(held):
+            ng.sock.sendall(request("/d%d" % i, "d%d" % i, 2)
+                            + body(b"x%d" % i))
+
+        results = [ng.response() for ng in held]
+        check(all(r[0] == 200 and says("c", r[1], "/d%d" % i, b"x%d" % i)
+                  for i, r in enumerate(results)),
+              "%s: direct calls on four held connections answered" % name,
+              repr(results))
+        check(inst.packet(0.2) is None, "%s: no DONE for them" % name)
+
+        # three handlers wait for the end of their bodies, two direct
+        # calls and one through fd 3 ...
+        a, b, c, d = held
+
+        for i, ng in enumerate((a, b)):
+            start_slow(ng, "/slow", "s%d" % i)
+
+        k = Nginx()
+        conns.append(k)
+        inst.invoke(k, "/slow", "k1")
+        k.sock.sendall(frame(BODY, b"ab"))
+
+        # ... while the fourth thread serves fd 3 and the held connections
+        g = Nginx()
+        conns.append(g)
+        status, text, done = invoke_call(inst, g, "/g", "g1")
+        check(status == 200 and says("c", text, "/g", b"")
+              and done is not None and done.get("request_id") == "g1",
+              "%s: three calls in their handlers, an INVOKE call answered"
+              % name, "%s %r %r" % (status, text, done))
+
+        status, text = direct_call(d, "/d", "d9", b"dd")
+        check(status == 200 and says("c", text, "/d", b"dd"),
+              "%s: ... a direct call on a fourth held connection" % name,
+              "%s %r" % (status, text))
+
+        status, text = direct_call(g, "/g2", "g2")
+        check(status == 200 and says("c", text, "/g2", b""),
+              "%s: ... and one on the connection the INVOKE call left"
+              % name, "%s %r" % (status, text))
+
+        # a second call written with the first, or right after it
+        d.sock.sendall(request("/p1", "p1") + frame(END)
+                       + request("/p2", "p2", 2) + body(b"p2"))
+        r1, r2 = d.response(), d.response()
+        d.sock.sendall(request("/p3", "p3") + frame(END))
+        d.sock.sendall(request("/p4", "p4", 2) + body(b"p4"))
+        r3, r4 = d.response(), d.response()
+        check(all(r[0] == 200 and says("c", r[1], "/p%d" % (i + 1),
+                                       b"" if i % 2 == 0
+                                       else b"p%d" % (i + 1))
+                  for i, r in enumerate((r1, r2, r3, r4))),
+              "%s: pipelined calls on a held connection answered" % name,
+              repr((r1, r2, r3, r4)))
+
+        # end of file on one held connection, a reset on another (an
+        # answer left unread), while the three calls still run
+        n = inst.fds()
+        g.close()
+        d.sock.sendall(request("/r", "r1") + frame(END))
+        select.select([d.sock], [], [], TIMEOUT)
+        time.sleep(0.05)
+        d.close()
+        check(inst.wait_fds(n - 2) == n - 2,
+              "%s: EOF and ECONNRESET on held connections while calls "
+              "run: closed" % name, "%d fds, %d before" % (inst.fds(), n))
+
+        for ng in (a, b, k):
+            finish_slow(ng)
+
+        results = [ng.response() for ng in (a, b, k)]
+        done = inst.done()
+        k.drop_peer()
+        check(all(r[0] == 200 and says("c", r[1], "/slow", b"abcde")
+                  for r in results)
+              and done is not None and done.get("request_id") == "k1",
+              "%s: the three waiting calls answered" % name,
+              "%r %r" % (results, done))
+
+        results = [direct_call(ng, "/again", "a%d" % i)
+                   for i, ng in enumerate((a, b, k))]
+        check(all(r[0] == 200 for r in results),
+              "%s: ... and their connections held again" % name,
+              repr(results))
+
+        # four handlers waiting: a fifth call runs once one of them ends
+        e = Nginx()
+        conns.append(e)
+        invoke_call(inst, e, "/e", "e1")
+
+        for i, ng in enumerate((a, b, c, e)):
+            start_slow(ng, "/slow", "t%d" % i)
+
+        h = Nginx()
+        conns.append(h)
+        inst.invoke(h, "/h", "h1")
+        h.sock.sendall(frame(END))
+        finish_slow(a)
+        ra = a.response()
+        rh = h.response()
+        done = inst.done()
+        h.drop_peer()
+        check(ra[0] == 200 and rh[0] == 200 and says("c", rh[1], "/h", b"")
+              and done is not None and done.get("request_id") == "h1",
+              "%s: four calls in handlers, a fifth served when one ends"
+              % name, "%r %r %r" % (ra, rh, done))
+
+        for ng in (b, c, e):
+            finish_slow(ng)
+
+        results = [ng.response() for ng in (b, c, e)]
+        check(all(r[0] == 200 and says("c", r[1], "/slow", b"abcde")
+                  for r in results),
+              "%s: ... and the other three" % name, repr(results))
+
+        for ng in conns:
+            ng.close()
+
+        conns = []
+        n = inst.wait_fds(base)
+        check(n == base, "%s: no descriptor leaked (%d fds, %d before)"
+              % (name, n, base))
+        check(inst.output() == "", "%s: nothing logged" % name,
+              inst.output()[-500:])
+
+        inst.chan.send(frame(QUIT))
+        check(inst.wait_exit() == 0, "%s: QUIT: exit 0" % name,
+              repr(inst.status))
+
+    except (OSError, EOFError, ValueError) as e:
+        check(False, "%s: %s: %s" % (name, type(e).__name__, e),
+              inst.output()[-500:])
+
+    finally:
+        for c in conns:
+            c.close()
+
         inst.kill()
 
 
@@ -607,8 +804,13 @@ def main():
     for runtime, code, handler in runtimes:
         test_direct(build, runtime, code, handler)
         test_no_direct(build, runtime, code, handler)
-        test_concurrency(build, runtime, code, handler)
 
+        if runtime != "c":
+            test_concurrency(build, runtime, code, handler)
+
+    # c: direct calls at any concurrency
+    test_direct(build, "c", runtimes[0][1], "handle", concurrency=4)
+    test_parallel(build)
     test_drain(build)
 
     tmp.cleanup()

@@ -88,8 +88,27 @@ test_parse_defaults(void **state)
     assert_int_equal(fn->prewarm, 0);
     assert_int_equal(fn->max_requests, 0);
     assert_int_equal(fn->concurrency, 1);
+    assert_int_equal(fn->threads, 1);
     assert_int_equal(fn->overload_status, 503);
     assert_int_equal(json_array_size(fn->env), 0);
+
+    shim_function_free(fn);
+}
+
+
+static void
+test_parse_threads(void **state)
+{
+    char              err[256];
+    shim_function_t  *fn;
+
+    (void) state;
+
+    fn = parse(DEF(",\"concurrency\":32,\"threads\":1"), err, sizeof(err));
+    assert_non_null(fn);
+
+    assert_int_equal(fn->concurrency, 32);
+    assert_int_equal(fn->threads, 1);
 
     shim_function_free(fn);
 }
@@ -113,6 +132,8 @@ test_parse_capacity(void **state)
     assert_int_equal(fn->prewarm, 4);
     assert_int_equal(fn->max_requests, 3);
     assert_int_equal(fn->concurrency, 16);
+    /* one thread per call unless told otherwise */
+    assert_int_equal(fn->threads, 16);
     assert_int_equal(fn->overload_status, 429);
 
     shim_function_free(fn);
@@ -285,6 +306,9 @@ test_parse_invalid(void **state)
         { DEF(",\"max_requests\":-1"), "\"max_requests\"" },
         { DEF(",\"concurrency\":0"), "\"concurrency\" must be from 1" },
         { DEF(",\"concurrency\":1001"), "to 1000" },
+        { DEF(",\"concurrency\":2,\"threads\":3"),
+          "\"threads\" must be from 1 to 2" },
+        { DEF(",\"threads\":0"), "\"threads\"" },
         { DEF(",\"overload_status\":500"), "\"overload_status\"" },
         { DEF(",\"overload_status\":\"429\""), "\"overload_status\"" },
         { DEF(",\"env\":{}"), "\"env\" must be an array" },
@@ -571,6 +595,7 @@ main(void)
         cmocka_unit_test(test_parse_full),
         cmocka_unit_test(test_parse_defaults),
         cmocka_unit_test(test_parse_capacity),
+        cmocka_unit_test(test_parse_threads),
         cmocka_unit_test(test_count_call),
         cmocka_unit_test(test_parse_exec),
         cmocka_unit_test(test_parse_runtime_members),

@@ -29,7 +29,7 @@ test_claim_release(void **state)
     memset(&s, 0, sizeof(s));
     s.state = ((uint64_t) 1 << 32) | FAAS_SLOT_CLOSED;
 
-    gen = faas_slot_retire(&s);
+    gen = faas_slot_retire(&s, 1);
     assert_int_equal(gen, 2);
 
     /* closed: the supervisor has it */
@@ -72,7 +72,7 @@ test_close_in_flight(void **state)
     (void) state;
 
     memset(&s, 0, sizeof(s));
-    gen = faas_slot_retire(&s);
+    gen = faas_slot_retire(&s, 1);
     faas_slot_open(&s);
 
     assert_true(faas_slot_claim(&s, gen));
@@ -96,7 +96,7 @@ test_quit(void **state)
     (void) state;
 
     memset(&s, 0, sizeof(s));
-    gen = faas_slot_retire(&s);
+    gen = faas_slot_retire(&s, 1);
     faas_slot_open(&s);
 
     assert_true(faas_slot_claim(&s, gen));
@@ -109,7 +109,7 @@ test_quit(void **state)
     assert_false(faas_slot_claim(&s, gen));
 
     /* a new instance in the slot is not quitting */
-    gen = faas_slot_retire(&s);
+    gen = faas_slot_retire(&s, 1);
     assert_false(faas_slot_quitting(s.state));
 }
 
@@ -123,13 +123,13 @@ test_stale_generation(void **state)
     (void) state;
 
     memset(&s, 0, sizeof(s));
-    old = faas_slot_retire(&s);
+    old = faas_slot_retire(&s, 1);
     faas_slot_open(&s);
 
     assert_true(faas_slot_claim(&s, old));
 
     /* the instance died in the call: the slot goes to another one */
-    gen = faas_slot_retire(&s);
+    gen = faas_slot_retire(&s, 1);
     assert_int_not_equal(gen, old);
     faas_slot_open(&s);
 
@@ -147,6 +147,53 @@ test_stale_generation(void **state)
 
 
 static void
+test_limit(void **state)
+{
+    faas_slot_t  s;
+    uint32_t     gen, i;
+
+    (void) state;
+
+    memset(&s, 0, sizeof(s));
+    gen = faas_slot_retire(&s, 3);
+    assert_int_equal(faas_slot_limit(s.state), 3);
+    faas_slot_open(&s);
+
+    /* concurrency 3: three direct calls at once, not a fourth */
+    for (i = 0; i < 3; i++) {
+        assert_true(faas_slot_claim(&s, gen));
+    }
+
+    assert_false(faas_slot_claim(&s, gen));
+    assert_int_equal(faas_slot_inflight(s.state), 3);
+    assert_int_equal(s.calls, 3);
+
+    /* the supervisor waits for all of them */
+    assert_int_equal(faas_slot_close(&s), 3);
+    faas_slot_release(&s, gen, 1);
+    faas_slot_release(&s, gen, 2);
+    assert_false(faas_slot_take(&s));
+    faas_slot_release(&s, gen, 3);
+    assert_true(faas_slot_take(&s));
+    assert_int_equal(faas_slot_limit(s.state), 3);
+
+    /* the limit belongs to the instance: the next one may differ */
+    gen = faas_slot_retire(&s, 1);
+    faas_slot_open(&s);
+    assert_true(faas_slot_claim(&s, gen));
+    assert_false(faas_slot_claim(&s, gen));
+
+    /* a slot never given a limit takes one call; a limit is bounded */
+    gen = faas_slot_retire(&s, 0);
+    assert_int_equal(faas_slot_limit(s.state), 1);
+    gen = faas_slot_retire(&s, 100000);
+    assert_int_equal(faas_slot_limit(s.state), FAAS_SLOT_LIMIT_MAX);
+    assert_int_equal(faas_slot_gen(s.state), gen);
+    assert_false(faas_slot_quitting(s.state));
+}
+
+
+static void
 test_generation_wraps(void **state)
 {
     faas_slot_t  s;
@@ -157,7 +204,7 @@ test_generation_wraps(void **state)
     s.state = ((uint64_t) UINT32_MAX << 32) | FAAS_SLOT_CLOSED;
 
     /* 0 is never a generation: a zeroed slot names no instance */
-    assert_int_equal(faas_slot_retire(&s), 1);
+    assert_int_equal(faas_slot_retire(&s, 1), 1);
 }
 
 
@@ -198,22 +245,23 @@ test_table(void **state)
         assert_false(faas_slot_claim(shim_direct_slot(&d, i), 0));
     }
 
-    assert_int_equal(shim_direct_alloc(&d, 7, &index, &gen), 0);
+    assert_int_equal(shim_direct_alloc(&d, 7, 1, &index, &gen), 0);
     assert_true(shim_direct_slot(&d, index)->instance == 7);
     assert_true(faas_slot_closed(shim_direct_slot(&d, index)->state));
 
     /* freed and taken again: a new generation for the new instance */
     shim_direct_free(&d, index);
-    assert_int_equal(shim_direct_alloc(&d, 8, &i, &seen), 0);
+    assert_int_equal(shim_direct_alloc(&d, 8, 4, &i, &seen), 0);
     assert_int_equal(i, index);
     assert_int_not_equal(seen, gen);
+    assert_int_equal(faas_slot_limit(shim_direct_slot(&d, i)->state), 4);
 
     /* all of them, then none */
     for (i = 1; i < FAAS_SLOTS_MAX; i++) {
-        assert_int_equal(shim_direct_alloc(&d, 100 + i, &index, &gen), 0);
+        assert_int_equal(shim_direct_alloc(&d, 100 + i, 1, &index, &gen), 0);
     }
 
-    assert_int_equal(shim_direct_alloc(&d, 1, &index, &gen), -1);
+    assert_int_equal(shim_direct_alloc(&d, 1, 1, &index, &gen), -1);
 
     /* gone with the supervisor */
 
@@ -234,6 +282,7 @@ main(void)
         cmocka_unit_test(test_close_in_flight),
         cmocka_unit_test(test_quit),
         cmocka_unit_test(test_stale_generation),
+        cmocka_unit_test(test_limit),
         cmocka_unit_test(test_generation_wraps),
         cmocka_unit_test(test_table),
     };
