@@ -13,9 +13,9 @@
 #   faas      faas_pass to the hello C function, warm
 #   faas-sup  the same with faas_direct_calls off: every call through the
 #             supervisor, as before direct calls
-#   faas-mt   the same function in MT_INSTANCES instances of concurrency
-#             MT_CONCURRENCY and MT_THREADS threads: an event loop or two,
-#             as the upstream is
+#   faas-mt   the same function in MT_INSTANCES instance(s) of concurrency
+#             MT_CONCURRENCY and MT_THREADS thread(s): an event loop, as
+#             the upstream is
 #   faas-py   the same with the Python hello (t/functions/python/hello)
 #   faas-node the same with the Node.js hello (t/functions/nodejs/hello)
 #   fastcgi   fastcgi_pass to php-fpm on a unix socket (needs php-fpm)
@@ -67,10 +67,11 @@ COLD_WAIT_MS=150
 # the same pool size for the process-pool backends
 POOL=8
 
-# faas-mt: one process per CPU, each with room for 16 calls, served by
-# one thread (docs/directives.md, threads)
-MT_INSTANCES=${BENCH_MT_INSTANCES:-2}
-MT_CONCURRENCY=${BENCH_MT_CONCURRENCY:-16}
+# faas-mt: one process with room for 32 calls, served by one thread
+# (docs/directives.md, threads): the shape of bench-upstream.  32 is what
+# 2 workers keep per instance at most (64 over worker_processes)
+MT_INSTANCES=${BENCH_MT_INSTANCES:-1}
+MT_CONCURRENCY=${BENCH_MT_CONCURRENCY:-32}
 MT_THREADS=${BENCH_MT_THREADS:-1}
 
 # the warm functions outlive the run: a round of seven scenarios is longer

@@ -105,11 +105,21 @@ static void ngx_http_faas_direct_wake(ngx_http_faas_function_t *fn,
 static void ngx_http_faas_direct_flush(ngx_http_faas_function_t *fn);
 static void ngx_http_faas_direct_cleanup(void *data);
 static uint64_t ngx_http_faas_direct_now(void);
+static ngx_uint_t ngx_http_faas_direct_per_instance(
+    ngx_http_faas_function_t *fn);
 
 
-/* the calls the function's instances may run at once, one per connection */
+/*
+ * The connections a worker keeps per instance: one per call the instance
+ * may run at once, but all workers together no more than an instance
+ * holds (docs/protocol.md): past that it closes the one idle longest, and
+ * a call this worker makes on it meanwhile fails.
+ */
+#define NGX_HTTP_FAAS_DIRECT_HELD       64
+
+/* the calls this worker may have in the function's instances at once */
 #define ngx_http_faas_direct_capacity(fn)                                     \
-    ((ngx_uint_t) (fn)->max_instances * (ngx_uint_t) (fn)->concurrency)
+    ((ngx_uint_t) (fn)->max_instances * ngx_http_faas_direct_per_instance(fn))
 
 
 static ngx_http_faas_direct_t  ngx_http_faas_direct;
@@ -659,6 +669,25 @@ ngx_http_faas_direct_cleanup(void *data)
 }
 
 
+static ngx_uint_t
+ngx_http_faas_direct_per_instance(ngx_http_faas_function_t *fn)
+{
+    ngx_uint_t        n;
+    ngx_core_conf_t  *ccf;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
+                                           ngx_core_module);
+
+    n = NGX_HTTP_FAAS_DIRECT_HELD / ccf->worker_processes;
+
+    if (n == 0) {
+        n = 1;
+    }
+
+    return ngx_min(n, (ngx_uint_t) fn->concurrency);
+}
+
+
 static uint64_t
 ngx_http_faas_direct_now(void)
 {
@@ -987,7 +1016,7 @@ ngx_http_faas_direct_keep(ngx_http_request_t *r, ngx_http_faas_ctx_t *ctx,
         ngx_queue_init(&fn->direct);
     }
 
-    /* a connection per call the instance may run at once is enough */
+    /* one per call the instance may run at once, within the worker's share */
 
     n = 0;
 
@@ -999,7 +1028,7 @@ ngx_http_faas_direct_keep(ngx_http_request_t *r, ngx_http_faas_ctx_t *ctx,
 
         if (k->slot == ctx->slot && k->gen == ctx->slot_gen
             && k->map == ngx_http_faas_direct.map
-            && ++n >= (ngx_uint_t) fn->concurrency)
+            && ++n >= ngx_http_faas_direct_per_instance(fn))
         {
             return 0;
         }
