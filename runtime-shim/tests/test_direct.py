@@ -328,6 +328,18 @@ def says(runtime, text, uri, data):
         and text.endswith("body=" + data.decode())
 
 
+def no_fd_leaked(inst, name, base):
+    n = inst.wait_fds(base)
+    check(n == base, "%s: no descriptor leaked (%d fds, %d before)"
+          % (name, n, base))
+
+
+def quit_cleanly(inst, name):
+    inst.chan.send(frame(QUIT))
+    check(inst.wait_exit() == 0, "%s: QUIT: exit 0" % name,
+          repr(inst.status))
+
+
 def test_direct(build, runtime, code, handler, concurrency=1):
     name = runtime
 
@@ -472,13 +484,9 @@ def test_direct(build, runtime, code, handler, concurrency=1):
             c.close()
 
         conns = []
-        n = inst.wait_fds(base)
-        check(n == base, "%s: no descriptor leaked (%d fds, %d before)"
-              % (name, n, base))
+        no_fd_leaked(inst, name, base)
 
-        inst.chan.send(frame(QUIT))
-        check(inst.wait_exit() == 0, "%s: QUIT: exit 0" % name,
-              repr(inst.status))
+        quit_cleanly(inst, name)
 
     except (OSError, EOFError, ValueError) as e:
         check(False, "%s: %s: %s" % (name, type(e).__name__, e),
@@ -510,8 +518,7 @@ def test_no_direct(build, runtime, code, handler):
               % name)
         ng.close()
 
-        inst.chan.send(frame(QUIT))
-        check(inst.wait_exit() == 0, "%s: QUIT: exit 0" % name)
+        quit_cleanly(inst, name)
 
     except (OSError, EOFError, ValueError) as e:
         check(False, "%s: %s: %s" % (name, type(e).__name__, e),
@@ -540,8 +547,7 @@ def test_concurrency(build, runtime, code, handler):
               % name)
         ng.close()
 
-        inst.chan.send(frame(QUIT))
-        check(inst.wait_exit() == 0, "%s: QUIT: exit 0" % name)
+        quit_cleanly(inst, name)
 
     except (OSError, EOFError, ValueError) as e:
         check(False, "%s: %s: %s" % (name, type(e).__name__, e),
@@ -719,15 +725,11 @@ def test_parallel(build):
             ng.close()
 
         conns = []
-        n = inst.wait_fds(base)
-        check(n == base, "%s: no descriptor leaked (%d fds, %d before)"
-              % (name, n, base))
+        no_fd_leaked(inst, name, base)
         check(inst.output() == "", "%s: nothing logged" % name,
               inst.output()[-500:])
 
-        inst.chan.send(frame(QUIT))
-        check(inst.wait_exit() == 0, "%s: QUIT: exit 0" % name,
-              repr(inst.status))
+        quit_cleanly(inst, name)
 
     except (OSError, EOFError, ValueError) as e:
         check(False, "%s: %s: %s" % (name, type(e).__name__, e),
@@ -765,8 +767,7 @@ def test_drain(build):
               "%s: direct call after it" % name, "%s %r" % (status, text))
         ng.close()
 
-        inst.chan.send(frame(QUIT))
-        check(inst.wait_exit() == 0, "%s: QUIT: exit 0" % name)
+        quit_cleanly(inst, name)
 
     except (OSError, EOFError, ValueError) as e:
         check(False, "%s: %s: %s" % (name, type(e).__name__, e),
