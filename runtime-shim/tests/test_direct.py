@@ -328,6 +328,19 @@ def says(runtime, text, uri, data):
         and text.endswith("body=" + data.decode())
 
 
+def ready_direct(inst, name, direct):
+    """The instance's READY, checked for "direct" (or its absence)."""
+
+    frames = inst.packet()
+    ready = json.loads(frames[0][1]) if frames else {}
+
+    said = ready.get("direct") is True if direct else "direct" not in ready
+
+    return check(frames and frames[0][0] == READY and said,
+                 "%s: READY %s direct" % (name, "with" if direct
+                                          else "without"), repr(frames))
+
+
 def no_fd_leaked(inst, name, base):
     n = inst.wait_fds(base)
     check(n == base, "%s: no descriptor leaked (%d fds, %d before)"
@@ -351,12 +364,7 @@ def test_direct(build, runtime, code, handler, concurrency=1):
     conns = []
 
     try:
-        frames = inst.packet()
-        ready = json.loads(frames[0][1]) if frames else {}
-
-        if not check(frames and frames[0][0] == READY
-                     and ready.get("direct") is True,
-                     "%s: READY with direct" % name, repr(frames)):
+        if not ready_direct(inst, name, True):
             return
 
         base = inst.fds()
@@ -504,10 +512,7 @@ def test_no_direct(build, runtime, code, handler):
     inst = Instance(build, runtime, code, handler, direct=False)
 
     try:
-        frames = inst.packet()
-        ready = json.loads(frames[0][1]) if frames else {}
-        check(frames and frames[0][0] == READY and "direct" not in ready,
-              "%s: READY without direct" % name, repr(frames))
+        ready_direct(inst, name, False)
 
         ng = Nginx()
         status, text, done = invoke_call(inst, ng, "/one", "r1", b"xy")
@@ -536,10 +541,7 @@ def test_concurrency(build, runtime, code, handler):
                     concurrency=2)
 
     try:
-        frames = inst.packet()
-        ready = json.loads(frames[0][1]) if frames else {}
-        check(frames and frames[0][0] == READY and "direct" not in ready,
-              "%s: direct ignored" % name, repr(frames))
+        ready_direct(inst, name, False)
 
         ng = Nginx()
         invoke_call(inst, ng, "/one", "r1")
@@ -579,12 +581,7 @@ def test_parallel(build):
     conns = []
 
     try:
-        frames = inst.packet()
-        ready = json.loads(frames[0][1]) if frames else {}
-
-        if not check(frames and frames[0][0] == READY
-                     and ready.get("direct") is True,
-                     "%s: READY with direct" % name, repr(frames)):
+        if not ready_direct(inst, name, True):
             return
 
         base = inst.fds()
