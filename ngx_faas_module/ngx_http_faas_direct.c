@@ -994,6 +994,7 @@ ngx_http_faas_direct_keep(ngx_http_request_t *r, ngx_http_faas_ctx_t *ctx,
     if (c == NULL || !ctx->slot_known || !flcf->direct
         || (ctx->direct && ctx->map != ngx_http_faas_direct.map)
         || ctx->state != ngx_http_faas_st_done || ctx->trailing
+        || ctx->close
         || ctx->timed_out || !u->request_body_sent
         || c->read->eof || c->read->error || c->read->timedout
         || c->write->error || c->write->timedout

@@ -1265,7 +1265,7 @@ ngx_http_faas_process_response(ngx_http_request_t *r,
     off_t                 length;
     size_t                i, j, name_len, value_len;
     u_char               *name, *value, c;
-    json_t               *status, *headers, *pair, *jname, *jvalue;
+    json_t               *status, *headers, *pair, *jname, *jvalue, *jclose;
     ngx_int_t             n;
     ngx_uint_t            content_length;
     ngx_http_upstream_t  *u;
@@ -1285,6 +1285,19 @@ ngx_http_faas_process_response(ngx_http_request_t *r,
     }
 
     n = (ngx_int_t) json_integer_value(status);
+
+    /* the instance takes no other call on this connection */
+
+    jclose = json_object_get(json, "close");
+
+    if (jclose != NULL && !json_is_boolean(jclose)) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "faas: function \"%V\" sent invalid response: "
+                      "\"close\" is not a boolean", &ctx->name);
+        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+    }
+
+    ctx->close = json_is_true(jclose);
 
     headers = json_object_get(json, "headers");
 

@@ -177,6 +177,7 @@ typedef struct {
     unsigned                        slot_known:1;
     unsigned                        timed_out:1;   /* a direct call */
     unsigned                        trailing:1;    /* bytes after END */
+    unsigned                        close:1;       /* RESPONSE said so */
     unsigned                        waiting:1;     /* in wait_link */
     unsigned                        wait_queue:1;  /* as in the function's
                                                       queue */

@@ -92,6 +92,14 @@ our $HttpConfig = <<'_EOC_';
         code $TEST_NGINX_FAAS_SRC/nodejs/hello;
         handler index.handler;
     }
+
+    # takes direct calls, but every RESPONSE says "close"
+    faas_function execclose {
+        runtime exec;
+        code $TEST_NGINX_FAAS_SRC/exec/close;
+        handler handler;
+        timeout 2s;
+    }
 _EOC_
 
 our $Config = <<'_EOC_';
@@ -519,5 +527,39 @@ GET /?fn=multi2&ms=1
 slept 1
 --- error_log eval
 qr/\[error\] .*faas: function "multi2" instance \d+: timed out after 1000 ms \(a direct call\)/
+--- no_error_log
+[alert]
+
+
+
+=== TEST 14: a RESPONSE that says "close": the connection is not kept, every call goes through the supervisor
+--- config eval: $main::Config
+--- init
+my @r = main::calls(3, 'execclose', '/?fn=execclose');
+Test::More::is(join(' ', map { $_->[0] } @r), '200 200 200',
+               'TEST 14: answered');
+Test::More::is(main::directs(@r), '0 0 0', 'TEST 14: none direct');
+my $s = FaasTest::faas_function_status('execclose');
+Test::More::is($s->{calls}, 3, 'TEST 14: the status counts every call');
+Test::More::is($s->{direct_calls}, 0, 'TEST 14: and no direct one');
+--- request
+GET /?fn=execclose
+--- response_headers
+X-Direct: 0
+--- response_body
+closing
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 15: a "close" that is not a boolean is a 502 naming the function
+--- config eval: $main::Config
+--- request
+GET /?fn=execclose&bad=1
+--- error_code: 502
+--- error_log
+faas: function "execclose" sent invalid response: "close" is not a boolean
 --- no_error_log
 [alert]

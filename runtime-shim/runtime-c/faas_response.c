@@ -333,6 +333,11 @@ faas_rt_response_head(faas_response_t *res)
         return 0;
     }
 
+    if (res->close && json_object_set_new(json, "close", json_true()) != 0) {
+        json_decref(json);
+        return 0;
+    }
+
     len = json_dumpb(json, (char *) res->head + FAAS_FRAME_HEADER_SIZE,
                      FAAS_JSON_MAX, JSON_COMPACT);
 

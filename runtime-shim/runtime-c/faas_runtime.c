@@ -31,9 +31,12 @@
  * call that is ready, as an event loop's does.  Under load that is two
  * system calls per call, a read and a write, instead of four.
  *
- * At most FAAS_RT_HELD_MAX connections are held, idle or in a direct
- * call; to hold another, the one idle the longest is closed, or, when all
- * are in calls, the new one is.
+ * At most FAAS_RT_HELD_MAX connections are held, idle or in a call.  A
+ * call that comes through INVOKE takes a place for its connection before
+ * it runs; when there is none, its RESPONSE says "close", so that nginx
+ * does not keep a connection that is closed after the call.  A held
+ * connection is never closed to make room: nginx, which may be about to
+ * write a call on it, would get EPIPE.
  */
 
 #include <dlfcn.h>
@@ -69,11 +72,9 @@ typedef struct {
 
     int                   epfd;
 
-    /* the held connections, their idle list (oldest first) and count */
+    /* the held connections and their count */
     pthread_mutex_t       mutex;
     faas_rt_held_t        held[FAAS_RT_HELD_MAX];
-    faas_rt_held_t       *idle;
-    faas_rt_held_t       *idle_last;
     unsigned              nheld;
 } faas_rt_t;
 
@@ -114,16 +115,15 @@ static int faas_rt_frame(const uint8_t **pos, const uint8_t *last,
 static void faas_rt_conn_init(faas_rt_worker_t *w, faas_rt_conn_t *conn,
     int fd);
 static int faas_rt_serve(faas_rt_worker_t *w, faas_rt_conn_t *conn,
-    const uint8_t *payload, size_t len, unsigned invoke);
+    const uint8_t *payload, size_t len, unsigned invoke, unsigned keep);
 static void faas_rt_direct(faas_rt_worker_t *w, uint64_t data);
 static int faas_rt_direct_call(faas_rt_worker_t *w, faas_rt_conn_t *conn);
 static void faas_rt_keep(faas_rt_worker_t *w, faas_rt_conn_t *conn,
     faas_rt_held_t *h);
 static faas_rt_held_t *faas_rt_take(faas_rt_t *rt, uint64_t data);
+static faas_rt_held_t *faas_rt_reserve(faas_rt_t *rt);
 static void faas_rt_hold(faas_rt_t *rt, int fd, faas_rt_held_t *h);
 static void faas_rt_release(faas_rt_t *rt, faas_rt_held_t *h, int fd);
-static void faas_rt_idle_add(faas_rt_t *rt, faas_rt_held_t *h);
-static void faas_rt_idle_remove(faas_rt_t *rt, faas_rt_held_t *h);
 static int faas_rt_channel_send(faas_frame_type_e type, json_t *json);
 static uint64_t faas_rt_now(void);
 
@@ -237,6 +237,7 @@ faas_rt_loop(faas_rt_worker_t *w)
     ssize_t               n;
     faas_rt_t            *rt;
     faas_rt_conn_t        conn;
+    faas_rt_held_t       *h;
     const uint8_t        *pos, *last, *invoke, *request;
     faas_frame_header_t   f1, f2;
 
@@ -285,10 +286,18 @@ faas_rt_loop(faas_rt_worker_t *w)
             exit(1);
         }
 
+        /* a place for the connection after the call, if it may have one */
+
+        h = rt->direct ? faas_rt_reserve(rt) : NULL;
+
         faas_rt_conn_init(w, &conn, fd);
 
-        if (faas_rt_serve(w, &conn, request, f2.length, 1)) {
-            faas_rt_keep(w, &conn, NULL);
+        if (faas_rt_serve(w, &conn, request, f2.length, 1, h != NULL)) {
+            faas_rt_keep(w, &conn, h);
+
+        } else if (h != NULL) {
+            /* serve() closed the connection */
+            faas_rt_release(rt, h, -1);
         }
     }
 }
@@ -750,11 +759,13 @@ faas_rt_conn_init(faas_rt_worker_t *w, faas_rt_conn_t *conn, int fd)
  * invoke: it came in an INVOKE packet and gets a DONE, before which conn
  * is closed unless it is to be held; else it is a direct call, which the
  * supervisor knows nothing about, and the caller holds or closes conn.
- * 1: the call ended cleanly and conn is open for another one.
+ * keep: conn has a place among the held ones, else with direct calls the
+ * RESPONSE says "close".  1: the call ended cleanly and conn is open for
+ * another one.
  */
 static int
 faas_rt_serve(faas_rt_worker_t *w, faas_rt_conn_t *conn,
-    const uint8_t *payload, size_t len, unsigned invoke)
+    const uint8_t *payload, size_t len, unsigned invoke, unsigned keep)
 {
     int               rc, status, clean;
     json_t           *done;
@@ -764,6 +775,8 @@ faas_rt_serve(faas_rt_worker_t *w, faas_rt_conn_t *conn,
     clean = 0;
 
     faas_rt_response_init(&res, conn, w->head, w->body);
+
+    res.close = (w->rt->direct && !keep);
 
     if (faas_rt_request_init(&req, conn, payload, len) != 0) {
         faas_rt_log("invalid REQUEST");
@@ -801,7 +814,7 @@ done:
         return clean;
     }
 
-    clean = clean && w->rt->direct;
+    clean = clean && keep;
 
     if (!clean) {
         close(conn->fd);
@@ -917,7 +930,7 @@ faas_rt_direct_call(faas_rt_worker_t *w, faas_rt_conn_t *conn)
             continue;
 
         case FAAS_FRAME_COMPLETE:
-            return faas_rt_serve(w, conn, w->packet, got, 0) ? 0 : -1;
+            return faas_rt_serve(w, conn, w->packet, got, 0, 1) ? 0 : -1;
 
         case FAAS_FRAME_AGAIN:
             n = faas_rt_conn_read(conn);
@@ -945,9 +958,9 @@ faas_rt_direct_call(faas_rt_worker_t *w, faas_rt_conn_t *conn)
 
 
 /*
- * conn's call ended cleanly (h: it was a direct call on that held entry).
- * A call already read past its END is served now, as epoll would not
- * report it; then conn waits in epoll for the next one.
+ * conn's call ended cleanly; h is its place, held or reserved.  A call
+ * already read past its END is served now, as epoll would not report it;
+ * then conn waits in epoll for the next one.
  */
 static void
 faas_rt_keep(faas_rt_worker_t *w, faas_rt_conn_t *conn, faas_rt_held_t *h)
@@ -965,7 +978,7 @@ faas_rt_keep(faas_rt_worker_t *w, faas_rt_conn_t *conn, faas_rt_held_t *h)
 
 /*
  * The entry of a held connection's event, now owned by this thread; NULL
- * when it was closed since (to make room), and perhaps reused.
+ * when it was closed since, and perhaps reused.
  */
 static faas_rt_held_t *
 faas_rt_take(faas_rt_t *rt, uint64_t data)
@@ -989,7 +1002,6 @@ faas_rt_take(faas_rt_t *rt, uint64_t data)
     }
 
     h->busy = 1;
-    faas_rt_idle_remove(rt, h);
 
     pthread_mutex_unlock(&rt->mutex);
 
@@ -997,160 +1009,107 @@ faas_rt_take(faas_rt_t *rt, uint64_t data)
 }
 
 
-/*
- * fd waits in epoll for its next call, nothing of it read yet: on h if it
- * was held already, else on a new entry.  When FAAS_RT_HELD_MAX are, the
- * one idle the longest is closed to make room; if none is idle (all in
- * calls), fd is closed instead.
- */
-static void
-faas_rt_hold(faas_rt_t *rt, int fd, faas_rt_held_t *h)
+/* a place for a connection in a call, or NULL when all are taken */
+static faas_rt_held_t *
+faas_rt_reserve(faas_rt_t *rt)
 {
-    int                 op, evicted, err;
-    unsigned            i;
-    faas_rt_held_t     *old;
-    struct epoll_event  ev;
+    unsigned         i;
+    faas_rt_held_t  *h;
 
-    evicted = -1;
+    h = NULL;
 
     pthread_mutex_lock(&rt->mutex);
 
-    if (h != NULL) {
-        op = EPOLL_CTL_MOD;
-
-        /* level-triggered, it stayed armed */
-
-        if (!rt->oneshot) {
-            h->busy = 0;
-            faas_rt_idle_add(rt, h);
-            pthread_mutex_unlock(&rt->mutex);
-            return;
-        }
-
-    } else {
-        if (rt->nheld == FAAS_RT_HELD_MAX) {
-            old = rt->idle;
-
-            if (old == NULL) {
-                pthread_mutex_unlock(&rt->mutex);
-                close(fd);
-                return;
-            }
-
-            faas_rt_idle_remove(rt, old);
-            (void) epoll_ctl(rt->epfd, EPOLL_CTL_DEL, old->fd, NULL);
-            evicted = old->fd;
-            old->used = 0;
-            rt->nheld--;
-        }
-
+    if (rt->nheld < FAAS_RT_HELD_MAX) {
         for (i = 0; rt->held[i].used; i++) { /* void */ }
 
         h = &rt->held[i];
-        h->fd = fd;
+        h->fd = -1;
         h->gen++;
         h->used = 1;
+        h->busy = 1;
+        h->armed = 0;
         rt->nheld++;
-
-        op = EPOLL_CTL_ADD;
     }
 
-    h->busy = 0;
-    faas_rt_idle_add(rt, h);
+    pthread_mutex_unlock(&rt->mutex);
 
-    /*
-     * Armed under the lock: once idle, h may be closed to make room, and
-     * its fd number reused by another connection that this must not arm.
-     */
+    return h;
+}
+
+
+/* fd, on its place h, waits in epoll for its next call, nothing read yet */
+static void
+faas_rt_hold(faas_rt_t *rt, int fd, faas_rt_held_t *h)
+{
+    int                 op;
+    struct epoll_event  ev;
+
+    /* level-triggered, it stayed armed */
+
+    if (h->armed && !rt->oneshot) {
+        pthread_mutex_lock(&rt->mutex);
+        h->busy = 0;
+        pthread_mutex_unlock(&rt->mutex);
+        return;
+    }
+
+    op = h->armed ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+
+    h->fd = fd;
 
     ev.events = rt->oneshot ? EPOLLIN | EPOLLONESHOT : EPOLLIN;
     ev.data.u64 = ((uint64_t) h->gen << 32) | (uint64_t) (h - rt->held + 1);
 
+    /*
+     * Not busy before it is armed: another thread that gets its event
+     * then owns it.
+     */
+
+    pthread_mutex_lock(&rt->mutex);
+    h->busy = 0;
+    h->armed = 1;
+    pthread_mutex_unlock(&rt->mutex);
+
     if (epoll_ctl(rt->epfd, op, fd, &ev) == -1) {
-        err = errno;
-
-        faas_rt_idle_remove(rt, h);
-
-        if (op == EPOLL_CTL_MOD) {
-            (void) epoll_ctl(rt->epfd, EPOLL_CTL_DEL, fd, NULL);
-        }
-
-        h->used = 0;
-        rt->nheld--;
-
-        pthread_mutex_unlock(&rt->mutex);
-
         faas_rt_log("held connection: epoll_ctl() failed: %s",
-                    strerror(err));
-        close(fd);
+                    strerror(errno));
 
-    } else {
+        pthread_mutex_lock(&rt->mutex);
+        h->busy = 1;
         pthread_mutex_unlock(&rt->mutex);
-    }
 
-    if (evicted != -1) {
-        close(evicted);
+        faas_rt_release(rt, h, fd);
     }
 }
 
 
-/* closes fd, a held connection's (on h, owned by this thread) or not */
+/*
+ * Closes fd, a held connection's (on h, owned by this thread) or not; with
+ * h, the place is free again.  fd -1: closed already.
+ */
 static void
 faas_rt_release(faas_rt_t *rt, faas_rt_held_t *h, int fd)
 {
     if (h != NULL) {
-        /* else the supervisor's duplicate, if any, keeps it registered */
-        (void) epoll_ctl(rt->epfd, EPOLL_CTL_DEL, fd, NULL);
+        if (h->armed) {
+            /* else the supervisor's duplicate, if any, keeps it armed */
+            (void) epoll_ctl(rt->epfd, EPOLL_CTL_DEL, fd, NULL);
+        }
 
         pthread_mutex_lock(&rt->mutex);
         h->used = 0;
         h->busy = 0;
+        h->armed = 0;
         rt->nheld--;
         pthread_mutex_unlock(&rt->mutex);
     }
 
-    close(fd);
+    if (fd != -1) {
+        close(fd);
+    }
 }
 
-
-/* the idle list: at its end the one idle since the shortest time */
-static void
-faas_rt_idle_add(faas_rt_t *rt, faas_rt_held_t *h)
-{
-    h->next = NULL;
-    h->prev = rt->idle_last;
-
-    if (rt->idle_last != NULL) {
-        rt->idle_last->next = h;
-
-    } else {
-        rt->idle = h;
-    }
-
-    rt->idle_last = h;
-}
-
-
-static void
-faas_rt_idle_remove(faas_rt_t *rt, faas_rt_held_t *h)
-{
-    if (h->prev != NULL) {
-        h->prev->next = h->next;
-
-    } else {
-        rt->idle = h->next;
-    }
-
-    if (h->next != NULL) {
-        h->next->prev = h->prev;
-
-    } else {
-        rt->idle_last = h->prev;
-    }
-
-    h->prev = NULL;
-    h->next = NULL;
-}
 
 static int
 faas_rt_channel_send(faas_frame_type_e type, json_t *json)

@@ -40,21 +40,19 @@ typedef struct {
 
 /*
  * A connection kept for direct calls: idle, at a frame boundary and armed
- * in the epoll instance (on the idle list), or busy, in a call in the one
- * thread that got its event.  Its epoll data is its index and gen, so an
- * event that comes after it was closed to make room is recognized.
+ * in the epoll instance, or busy, in a call in the one thread that got its
+ * event.  An entry is reserved (used, busy, not armed yet) for a call that
+ * came through INVOKE, so that the connection has its place once the call
+ * ends.  Its epoll data is its index and gen, so an event that comes after
+ * it was closed, and the entry reused, is recognized.
  */
-typedef struct faas_rt_held_s  faas_rt_held_t;
-
-struct faas_rt_held_s {
+typedef struct {
     int                   fd;
     uint32_t              gen;             /* bumped at each use */
-    faas_rt_held_t       *prev;            /* the idle list */
-    faas_rt_held_t       *next;
-
     unsigned              used:1;
     unsigned              busy:1;
-};
+    unsigned              armed:1;         /* in the epoll instance */
+} faas_rt_held_t;
 
 
 typedef struct {
@@ -100,6 +98,7 @@ struct faas_response_s {
     unsigned              head_sent:1;
     unsigned              has_length:1;
     unsigned              failed:1;
+    unsigned              close:1;         /* "close" in the head */
 };
 
 

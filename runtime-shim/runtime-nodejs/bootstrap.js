@@ -342,7 +342,8 @@ async function loadFailed(reason) {
 
 
 async function serve(fd, invoke, payload, arrival) {
-    const status = await call(fd, invoke, payload, null, arrival);
+    // null would tell call() of a direct call, an INVOKE not in JSON too
+    const status = await call(fd, invoke ?? {}, payload, null, arrival);
 
     // what the function printed reaches the log before the next request
     await drainOutput();
@@ -401,13 +402,17 @@ function receive() {
  * call if this one ended cleanly, closed otherwise.
  */
 async function call(fd, invoke, payload, rest, arrival) {
-    const state = {rest, clean: false};
+    // at HELD_MAX, an INVOKE call's fd is not held and its RESPONSE says
+    // "close"; a direct call's keeps its place (waitHeld() lifted it for
+    // the call only)
+    const close = fn.direct && invoke !== null && held.length >= HELD_MAX;
+    const state = {rest, clean: false, close};
     let status;
 
     try {
         status = await respond(fd, invoke, payload, arrival, state);
     } finally {
-        if (fn.direct && state.clean) {
+        if (fn.direct && state.clean && !close) {
             hold(fd, state.rest);
         } else {
             faas.close(fd);
@@ -421,7 +426,7 @@ async function call(fd, invoke, payload, rest, arrival) {
 /*
  * The status sent to nginx, 502 when the connection failed.  state.clean:
  * the call read END and wrote RESPONSE BODY* END, state.rest then what
- * was read past END.
+ * was read past END.  state.close puts "close" in the RESPONSE.
  */
 async function respond(fd, invoke, payload, arrival, state) {
     const req = json(payload);
@@ -459,7 +464,7 @@ async function respond(fd, invoke, payload, arrival, state) {
     let res;
 
     try {
-        res = response(result);
+        res = response(result, state.close);
     } catch (err) {
         if (!(err instanceof ResultError)) {
             // a getter or a Proxy of the result threw
@@ -578,17 +583,17 @@ function set(obj, name, value) {
 
 
 /* the handler's result as {status, headers, body, head}, or ResultError */
-function response(result) {
+function response(result, close) {
     if (result == null) {
         return {status: 204, headers: [], body: null, head: null};
     }
 
     if (typeof result === 'string') {
-        return finish(200, [], Buffer.from(result), TEXT);
+        return finish(200, [], Buffer.from(result), TEXT, close);
     }
 
     if (result instanceof Uint8Array) {
-        return finish(200, [], bytes(result), OCTETS);
+        return finish(200, [], bytes(result), OCTETS, close);
     }
 
     if (typeof result !== 'object' || Array.isArray(result)) {
@@ -698,12 +703,12 @@ function response(result) {
                               + article(body));
     }
 
-    return finish(status, headers, body, type);
+    return finish(status, headers, body, type, close);
 }
 
 
 /* the default Content-Type and a Content-Length: nginx need not chunk */
-function finish(status, headers, body, type) {
+function finish(status, headers, body, type, close) {
     let hasType = false;
     let hasLength = false;
     const len = body === null ? 0 : body.length;
@@ -732,7 +737,7 @@ function finish(status, headers, body, type) {
         headers.push(['Content-Length', String(len)]);
     }
 
-    const head = jsonFrame(RESPONSE, {status, headers});
+    const head = responseHead(status, headers, close);
 
     if (head.length - HEADER_SIZE > JSON_MAX) {
         throw new ResultError(`headers too large (${head.length} bytes, `
@@ -745,7 +750,7 @@ function finish(status, headers, body, type) {
 
 /* RESPONSE BODY* END in as few writes as possible */
 function reply(fd, status, headers, body, head, state) {
-    const out = [head ?? jsonFrame(RESPONSE, {status, headers})];
+    const out = [head ?? responseHead(status, headers, state.close)];
     const len = body === null ? 0 : body.length;
 
     for (let off = 0; off < len; off += BODY_CHUNK) {
@@ -766,6 +771,13 @@ function reply(fd, status, headers, body, head, state) {
     state.clean = true;
 
     return status;
+}
+
+
+/* "close" only when true: nginx must not keep the connection */
+function responseHead(status, headers, close) {
+    return jsonFrame(RESPONSE, close ? {status, headers, close: true}
+                                     : {status, headers});
 }
 
 
@@ -836,12 +848,12 @@ async function waitHeld() {
 }
 
 
-/* fd's call ended cleanly: it waits, the one unused longest making room */
+/*
+ * fd's call ended cleanly: it waits.  Never more than HELD_MAX: call()
+ * said "close" instead of holding another, as nginx may keep any
+ * connection it was not told to drop.
+ */
 function hold(fd, rest) {
-    if (held.length === HELD_MAX) {
-        faas.close(held.shift().fd);
-    }
-
     held.push({fd, rest});
 }
 

@@ -634,10 +634,16 @@ def run_call(fn, conn, invoke, request, rest, now):
 
     kept = None
 
+    # at HELD_MAX, an INVOKE call's connection is not held and its RESPONSE
+    # says "close"; a direct call's keeps its place (serve_held() lifted it
+    # for the call only)
+    close = fn.direct and invoke is not None and len(fn.held) >= HELD_MAX
+
     # SystemExit (sys.exit() in the function) is let through: the instance
     # ends, and the supervisor tells nginx so
     try:
-        status, kept = serve_call(fn, conn, invoke, request, rest, now)
+        status, kept = serve_call(fn, conn, invoke, request, rest, now,
+                                  close)
 
     except OSError:
         # the client went away, or nginx did: nothing more to say to it
@@ -653,7 +659,7 @@ def run_call(fn, conn, invoke, request, rest, now):
         except OSError:
             pass
 
-    if fn.direct and kept is not None:
+    if fn.direct and kept is not None and not close:
         hold(fn, conn, kept)
     else:
         conn.close()
@@ -661,10 +667,10 @@ def run_call(fn, conn, invoke, request, rest, now):
     return status
 
 
-def serve_call(fn, conn, invoke, request, rest, now):
+def serve_call(fn, conn, invoke, request, rest, now, close):
     """(status, what was read past END when the call ended cleanly, both
     ways at a frame boundary, else None).  invoke is None for a direct
-    call."""
+    call; close puts "close" in the RESPONSE."""
 
     try:
         invoke = json.loads(bytes(invoke)) if invoke is not None else {}
@@ -683,7 +689,7 @@ def serve_call(fn, conn, invoke, request, rest, now):
         send_error(conn, "invalid request body: " + err)
         return 502, None
 
-    status, responded = call(fn, conn, invoke, req, body, now)
+    status, responded = call(fn, conn, invoke, req, body, now, close)
 
     return status, (rest if responded else None)
 
@@ -775,7 +781,7 @@ def frame_error(buf, pos, allowed, unexpected):
     return None
 
 
-def call(fn, conn, invoke, req, body, now):
+def call(fn, conn, invoke, req, body, now, close):
     """(status, whether a whole RESPONSE went out rather than ERROR)"""
 
     request_id = invoke.get("request_id") or req.get("request_id") or ""
@@ -795,7 +801,7 @@ def call(fn, conn, invoke, req, body, now):
 
     except Exception as e:
         text = print_exception(fn, e)
-        return fail(fn, conn, exception_reason(fn, e), text)
+        return fail(fn, conn, exception_reason(fn, e), text, close)
 
     try:
         status, headers, data = convert(result)
@@ -806,7 +812,7 @@ def call(fn, conn, invoke, req, body, now):
                             for h in headers):
             headers.append(["Content-Length", str(len(data))])
 
-        head = dump({"status": status, "headers": headers})
+        head = response_head(status, headers, close)
 
         if len(head) > JSON_MAX:
             raise ResultError("headers are larger than 64 KiB")
@@ -817,14 +823,14 @@ def call(fn, conn, invoke, req, body, now):
         if fn.debug:
             sys.stderr.write(reason + "\n")
 
-        return fail(fn, conn, reason, reason + "\n")
+        return fail(fn, conn, reason, reason + "\n", close)
 
     send_response(conn, head, data)
 
     return status, True
 
 
-def fail(fn, conn, reason, text):
+def fail(fn, conn, reason, text, close):
     """A failed call: ERROR 502 with the one-line reason for nginx's error
     log or, in debug mode, a 502 response with the whole text for the
     client."""
@@ -834,13 +840,25 @@ def fail(fn, conn, reason, text):
         return 502, False
 
     data = text.encode("utf-8", "replace")
-    head = dump({"status": 502, "headers": [
+    head = response_head(502, [
         ["Content-Type", "text/plain; charset=utf-8"],
-        ["Content-Length", str(len(data))]]})
+        ["Content-Length", str(len(data))]], close)
 
     send_response(conn, head, data)
 
     return 502, True
+
+
+def response_head(status, headers, close):
+    """The RESPONSE payload; "close" only when true: nginx must not keep
+    the connection."""
+
+    head = {"status": status, "headers": headers}
+
+    if close:
+        head["close"] = True
+
+    return dump(head)
 
 
 def make_event(req, body, request_id):
@@ -1251,11 +1269,9 @@ def wait_held(fn):
 
 
 def hold(fn, conn, rest):
-    """conn's call ended cleanly: it waits for the next one, the one
-    unused the longest making room."""
-
-    if len(fn.held) == HELD_MAX:
-        unhold(fn, 0).close()
+    """conn's call ended cleanly: it waits for the next one.  Never more
+    than HELD_MAX: run_call() said "close" instead of holding another, as
+    nginx may keep any connection it was not told to drop."""
 
     poller(fn).register(conn.fileno(), select.POLLIN)
     fn.held.append([conn, rest])

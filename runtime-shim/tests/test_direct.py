@@ -97,6 +97,7 @@ class Nginx:
         self.peer.setblocking(False)        # as nginx's, shared O_NONBLOCK
         self.sock.settimeout(TIMEOUT)
         self.buf = b""
+        self.head = None        # the last RESPONSE's or ERROR's payload
 
     def drop_peer(self):
         if self.peer is not None:
@@ -125,6 +126,7 @@ class Nginx:
 
         version, ftype, flags, length = struct.unpack(">BBHI", self._read(8))
         head = json.loads(self._read(length))
+        self.head = head
 
         if ftype == ERROR:
             return -head["status"], head.get("reason", "")
@@ -469,24 +471,69 @@ def test_direct(build, runtime, code, handler, concurrency=1):
         check(n == base, "%s: dropped connections closed (%d fds, %d "
               "before)" % (name, n, base))
 
-        # 10: at most 64 held; the 65th closes the one unused longest
-        held = [Nginx() for _ in range(HELD_MAX + 2)]
+        # 10: at most 64 held; at the limit an INVOKE call's RESPONSE says
+        # "close" and its connection is closed, none of the held ones
+        held = [Nginx() for _ in range(HELD_MAX + 3)]
         conns = held
+        results = [invoke_call(inst, ng, "/h", "h%d" % i) + (ng.head,)
+                   for i, ng in enumerate(held[:HELD_MAX])]
+        check(all(r[0] == 200 and r[2] is not None
+                  and r[2].get("request_id") == "h%d" % i
+                  and "close" not in r[3] for i, r in enumerate(results)),
+              "%s: %d INVOKE calls, no \"close\" in their RESPONSE"
+              % (name, HELD_MAX),
+              repr([r for r in results if "close" in r[3]][:3]))
+        n = inst.wait_fds(base + HELD_MAX)
+        check(n == base + HELD_MAX, "%s: %d connections held"
+              % (name, HELD_MAX), "%d fds, %d before" % (n, base))
 
-        for i, ng in enumerate(held[:HELD_MAX]):
-            invoke_call(inst, ng, "/h", "h%d" % i)
+        def over_the_limit(ng, rid, what):
+            status, text, done = invoke_call(inst, ng, "/h", rid)
+            check(status == 200 and says(runtime, text, "/h", b"")
+                  and done is not None and done.get("status") == 200
+                  and done.get("request_id") == rid
+                  and ng.head.get("close") is True,
+                  "%s: %s: answered, \"close\" in its RESPONSE"
+                  % (name, what), "%s %r %r %r" % (status, text, done,
+                                                   ng.head))
+            check(ng.eof(TIMEOUT), "%s: ... and its connection closed"
+                  % name)
 
-        # a direct call makes held[0] the one used last
-        status, text = direct_call(held[0], "/h0", "h0b")
-        n = inst.fds()
-        invoke_call(inst, held[HELD_MAX], "/h", "h64")
-        check(held[1].eof(TIMEOUT) and not held[0].eof(0.2)
-              and not held[2].eof(0.05),
-              "%s: a 65th held connection closes the one unused longest"
-              % name)
-        check(n == base + HELD_MAX and inst.fds() == n,
-              "%s: %d connections held at most" % (name, HELD_MAX),
-              "%d fds, %d before" % (inst.fds(), base))
+            # DONE came after the runtime closed or held the connection
+            closed = select.select([h.sock for h in held[:HELD_MAX]], [],
+                                   [], 0.2)[0]
+            n = inst.wait_fds(base + HELD_MAX)
+            check(not closed and n == base + HELD_MAX,
+                  "%s: ... none of the %d held closed" % (name, HELD_MAX),
+                  "%d readable, %d fds, %d before" % (len(closed), n, base))
+
+        over_the_limit(held[HELD_MAX], "h64", "a 65th INVOKE call")
+
+        results = [direct_call(ng, "/d", "d%d" % i) + (ng.head,)
+                   for i, ng in enumerate(held[:HELD_MAX])]
+        n = inst.wait_fds(base + HELD_MAX)
+        check(all(r[0] == 200 and says(runtime, r[1], "/d", b"")
+                  and "close" not in r[2] for r in results)
+              and n == base + HELD_MAX,
+              "%s: a direct call on each held connection, no \"close\""
+              % name, "%r, %d fds, %d before"
+              % ([r for r in results if r[0] != 200 or "close" in r[2]][:3],
+                 n, base))
+
+        over_the_limit(held[HELD_MAX + 1], "h65",
+                       "another after direct calls")
+
+        # one dropped by nginx makes room for the next
+        held[0].close()
+        n = inst.wait_fds(base + HELD_MAX - 1)
+        status, text, done = invoke_call(inst, held[HELD_MAX + 2], "/h",
+                                         "h66")
+        head = held[HELD_MAX + 2].head
+        check(n == base + HELD_MAX - 1 and status == 200
+              and "close" not in head and not held[HELD_MAX + 2].eof(0.2)
+              and inst.wait_fds(base + HELD_MAX) == base + HELD_MAX,
+              "%s: one dropped, the next INVOKE call held, no \"close\""
+              % name, "%s %r, %d fds, %d before" % (status, head, n, base))
 
         for c in conns:
             c.close()
