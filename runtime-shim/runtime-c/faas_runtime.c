@@ -810,7 +810,6 @@ done:
 
     if (!invoke) {
         faas_rt_request_free(&req);
-        faas_rt_response_free(&res);
         return clean;
     }
 
@@ -826,7 +825,6 @@ done:
            : json_pack("{s:i}", "status", status);
 
     faas_rt_request_free(&req);
-    faas_rt_response_free(&res);
 
     if (done == NULL || faas_rt_channel_send(FAAS_FRAME_DONE, done) != 0) {
         exit(1);

@@ -20,7 +20,13 @@
 
 #define FAAS_RT_CHANNEL_FD   3
 #define FAAS_RT_READ_SIZE    (64 * 1024)
-#define FAAS_RT_HEAD_SIZE    (FAAS_FRAME_HEADER_SIZE + FAAS_JSON_MAX)
+/*
+ * The RESPONSE head: its header pairs from FAAS_RT_HEAD_PREFIX on, with
+ * room before them for the frame header and {"status":N,"headers":[,
+ * and after them for the end of the object (faas_response.c)
+ */
+#define FAAS_RT_HEAD_PREFIX  64
+#define FAAS_RT_HEAD_SIZE    (FAAS_RT_HEAD_PREFIX + FAAS_JSON_MAX + 16)
 #define FAAS_RT_PACKET_SIZE  (2 * (FAAS_FRAME_HEADER_SIZE + FAAS_JSON_MAX))
 #define FAAS_RT_HELD_MAX     64
 
@@ -90,8 +96,9 @@ struct faas_request_s {
 struct faas_response_s {
     faas_rt_conn_t       *conn;
     int                   status;
-    json_t               *headers;
     uint8_t              *head;            /* FAAS_RT_HEAD_SIZE */
+    uint8_t              *pairs;           /* in head, the JSON so far */
+    size_t                pairs_len;
     uint8_t              *buf;             /* FAAS_BODY_CHUNK */
     size_t                len;
 
@@ -123,6 +130,5 @@ int faas_rt_response_finish(faas_response_t *res);
 /* ERROR: an HTTP status before the head went out, an abort after it */
 int faas_rt_response_error(faas_response_t *res, int status,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void faas_rt_response_free(faas_response_t *res);
 
 #endif /* FAAS_RUNTIME_H */
