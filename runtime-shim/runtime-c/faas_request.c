@@ -21,6 +21,7 @@ int
 faas_rt_request_init(faas_request_t *req, faas_rt_conn_t *conn,
     const uint8_t *payload, size_t len)
 {
+    int      arena;
     size_t   i, n;
     json_t  *headers, *pair, *name, *value, *cl;
 
@@ -28,7 +29,16 @@ faas_rt_request_init(faas_request_t *req, faas_rt_conn_t *conn,
 
     req->conn = conn;
 
+    /* without an arena, jansson allocates as usual */
+
+    arena = (faas_rt_arena_begin() == 0);
+
     req->json = json_loadb((const char *) payload, len, 0, NULL);
+
+    if (arena) {
+        faas_rt_arena_end();
+    }
+
     if (!json_is_object(req->json)) {
         return -1;
     }
@@ -49,9 +59,14 @@ faas_rt_request_init(faas_request_t *req, faas_rt_conn_t *conn,
         return 0;
     }
 
-    req->headers = calloc(n, sizeof(faas_rt_header_t));
-    if (req->headers == NULL) {
-        return -1;
+    if (n <= FAAS_RT_HEADERS) {
+        req->headers = req->header_space;
+
+    } else {
+        req->headers = calloc(n, sizeof(faas_rt_header_t));
+        if (req->headers == NULL) {
+            return -1;
+        }
     }
 
     json_array_foreach(headers, i, pair) {
@@ -85,9 +100,15 @@ faas_rt_string(json_t *root, const char *key)
 void
 faas_rt_request_free(faas_request_t *req)
 {
-    free(req->headers);
+    if (req->headers != req->header_space) {
+        free(req->headers);
+    }
+
     free(req->body);
     json_decref(req->json);
+
+    /* the thread serves one call at a time: nothing else is in it */
+    faas_rt_arena_reset();
 }
 
 

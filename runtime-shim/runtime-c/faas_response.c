@@ -31,6 +31,7 @@ static int faas_rt_response_send(faas_response_t *res, const void *data,
 static uint8_t *faas_rt_response_head(faas_response_t *res, size_t *len);
 static uint8_t *faas_rt_json_string(uint8_t *p, uint8_t *end,
     const char *s);
+static char *faas_rt_decimal(char *p, long long v);
 
 
 void
@@ -229,7 +230,7 @@ faas_rt_response_finish(faas_response_t *res)
     if (!res->head_sent && !res->has_length && res->status >= 200
         && res->status != 204 && res->status != 304)
     {
-        snprintf(length, sizeof(length), "%zu", res->len);
+        *faas_rt_decimal(length, (long long) res->len) = '\0';
 
         if (faas_response_header(res, "Content-Length", length) != 0) {
             res->failed = 1;
@@ -353,17 +354,17 @@ faas_rt_response_send(faas_response_t *res, const void *data, size_t len,
 static uint8_t *
 faas_rt_response_head(faas_response_t *res, size_t *len)
 {
-    int       n;
-    char      prefix[FAAS_RT_HEAD_PREFIX];
+    char      prefix[FAAS_RT_HEAD_PREFIX], *last;
+    size_t    n, json;
     uint8_t  *start, *p;
-    size_t    json;
 
-    n = snprintf(prefix, sizeof(prefix), "{\"status\":%d,\"headers\":[",
-                 res->status);
+    /* an int takes 11 characters at most: it fits before the pairs */
 
-    if (n < 0 || (size_t) n + FAAS_FRAME_HEADER_SIZE > FAAS_RT_HEAD_PREFIX) {
-        return NULL;
-    }
+    last = stpcpy(prefix, "{\"status\":");
+    last = faas_rt_decimal(last, res->status);
+    last = stpcpy(last, ",\"headers\":[");
+
+    n = last - prefix;
 
     start = res->pairs - n - FAAS_FRAME_HEADER_SIZE;
     memcpy(start + FAAS_FRAME_HEADER_SIZE, prefix, n);
@@ -388,6 +389,36 @@ faas_rt_response_head(faas_response_t *res, size_t *len)
     *len = p - start;
 
     return start;
+}
+
+
+/* v in decimal at p, without snprintf()'s cost: the end */
+static char *
+faas_rt_decimal(char *p, long long v)
+{
+    char                 digits[24], *d;
+    unsigned long long   u;
+
+    if (v < 0) {
+        *p++ = '-';
+        u = 0 - (unsigned long long) v;
+
+    } else {
+        u = (unsigned long long) v;
+    }
+
+    d = digits + sizeof(digits);
+
+    do {
+        *--d = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+
+    while (d < digits + sizeof(digits)) {
+        *p++ = *d++;
+    }
+
+    return p;
 }
 
 

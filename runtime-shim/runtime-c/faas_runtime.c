@@ -141,6 +141,9 @@ main(void)
 {
     faas_rt_worker_t  w;
 
+    /* before anything is allocated through jansson */
+    faas_rt_arena_init();
+
     faas_rt.epfd = -1;
 
     if (pthread_mutex_init(&faas_rt.mutex, NULL) != 0) {

@@ -29,6 +29,8 @@
 #define FAAS_RT_HEAD_SIZE    (FAAS_RT_HEAD_PREFIX + FAAS_JSON_MAX + 16)
 #define FAAS_RT_PACKET_SIZE  (2 * (FAAS_FRAME_HEADER_SIZE + FAAS_JSON_MAX))
 #define FAAS_RT_HELD_MAX     64
+/* the request headers a call keeps without allocating */
+#define FAAS_RT_HEADERS      16
 
 
 /*
@@ -80,6 +82,7 @@ struct faas_request_s {
 
     faas_rt_header_t     *headers;
     size_t                nheaders;
+    faas_rt_header_t      header_space[FAAS_RT_HEADERS];
 
     /* the body payload returned by the parser and not yet consumed */
     const uint8_t        *data;
@@ -110,6 +113,12 @@ struct faas_response_s {
 
 
 void faas_rt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* jansson's allocations for a call, in the thread's arena (faas_arena.c) */
+void faas_rt_arena_init(void);
+int faas_rt_arena_begin(void);
+void faas_rt_arena_end(void);
+void faas_rt_arena_reset(void);
 
 /* all of iov, waiting with poll() on EAGAIN; -1 on error */
 int faas_rt_send(int fd, struct iovec *iov, int iovcnt);

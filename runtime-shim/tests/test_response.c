@@ -5,6 +5,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -311,6 +312,28 @@ test_close(void **state)
 }
 
 
+/* any int is written as JSON: nginx, not the runtime, refuses it */
+static void
+test_status_any_int(void **state)
+{
+    char     body[FAAS_BODY_CHUNK];
+    size_t   len;
+    json_t  *json;
+    test_t  *t;
+
+    t = *state;
+
+    assert_int_equal(faas_response_status(&t->res, INT_MIN), 0);
+
+    json = finish_and_read(t, body, &len);
+
+    assert_int_equal(json_integer_value(json_object_get(json, "status")),
+                     INT_MIN);
+
+    json_decref(json);
+}
+
+
 /* headers up to the limit: refused past it, and the head stays valid */
 static void
 test_too_large(void **state)
@@ -361,6 +384,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_escaping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_any_int, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_too_large, setup, teardown),
     };
 
