@@ -29,6 +29,8 @@
 static int faas_rt_response_send(faas_response_t *res, const void *data,
     size_t len, int last);
 static uint8_t *faas_rt_response_head(faas_response_t *res, size_t *len);
+static int faas_rt_response_defer(faas_response_t *res, struct iovec *iov,
+    int n);
 static uint8_t *faas_rt_json_string(uint8_t *p, uint8_t *end,
     const char *s);
 static char *faas_rt_decimal(char *p, long long v);
@@ -285,6 +287,12 @@ faas_rt_response_error(faas_response_t *res, int status, const char *fmt,
     iov.iov_base = res->head;
     iov.iov_len = FAAS_FRAME_HEADER_SIZE + len;
 
+    /* after what waits, which may be this connection's earlier answer */
+
+    if (res->batch != NULL) {
+        faas_rt_batch_flush(res->batch);
+    }
+
     n = faas_rt_send(res->conn->fd, &iov, 1);
 
     return n;
@@ -336,7 +344,18 @@ faas_rt_response_send(faas_response_t *res, const void *data, size_t len,
         n++;
     }
 
+    if (!res->head_sent && last && res->batch != NULL
+        && faas_rt_response_defer(res, iov, n) == 0)
+    {
+        res->head_sent = 1;
+        return 0;
+    }
+
     res->head_sent = 1;
+
+    if (res->batch != NULL) {
+        faas_rt_batch_flush(res->batch);
+    }
 
     if (n > 0 && faas_rt_send(res->conn->fd, iov, n) != 0) {
         res->failed = 1;
@@ -344,6 +363,74 @@ faas_rt_response_send(faas_response_t *res, const void *data, size_t len,
     }
 
     return 0;
+}
+
+
+/* a whole response into the batch: -1 when it has no room for it */
+static int
+faas_rt_response_defer(faas_response_t *res, struct iovec *iov, int n)
+{
+    int               i;
+    size_t            len;
+    uint8_t          *p;
+    faas_rt_out_t    *out;
+    faas_rt_batch_t  *b;
+
+    b = res->batch;
+
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        len += iov[i].iov_len;
+    }
+
+    if (b->nout == FAAS_RT_BATCH_OUT || FAAS_RT_BATCH_SIZE - b->len < len) {
+        return -1;
+    }
+
+    out = &b->out[b->nout++];
+    out->fd = res->conn->fd;
+    out->start = b->len;
+    out->len = len;
+
+    p = b->buf + b->len;
+
+    for (i = 0; i < n; i++) {
+        memcpy(p, iov[i].iov_base, iov[i].iov_len);
+        p += iov[i].iov_len;
+    }
+
+    b->len += len;
+
+    return 0;
+}
+
+
+void
+faas_rt_batch_flush(faas_rt_batch_t *b)
+{
+    unsigned        i;
+    struct iovec    iov;
+    faas_rt_out_t  *out;
+
+    for (i = 0; i < b->nout; i++) {
+        out = &b->out[i];
+
+        iov.iov_base = b->buf + out->start;
+        iov.iov_len = out->len;
+
+        /*
+         * nginx gets its 502 as for any write that fails, and the held
+         * connection reads its end of file: it is closed then
+         */
+
+        if (faas_rt_send(out->fd, &iov, 1) != 0) {
+            (void) shutdown(out->fd, SHUT_RDWR);
+        }
+    }
+
+    b->nout = 0;
+    b->len = 0;
 }
 
 

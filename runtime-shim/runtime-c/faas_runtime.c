@@ -29,7 +29,10 @@
  * With one thread nothing is shared, so nothing needs EPOLLONESHOT: the
  * fds stay armed (level-triggered), and one epoll_wait() returns every
  * call that is ready, as an event loop's does.  Under load that is two
- * system calls per call, a read and a write, instead of four.
+ * system calls per call, a read and a write, instead of four.  The whole
+ * responses of those calls are then written together after the last one
+ * (faas_rt_batch_t): written one by one, each would wake an nginx worker
+ * that had answered the one before and gone back to sleep.
  *
  * At most FAAS_RT_HELD_MAX connections are held, idle or in a call.  A
  * call that comes through INVOKE takes a place for its connection before
@@ -71,6 +74,9 @@ typedef struct {
     unsigned              oneshot;         /* more than one thread */
 
     int                   epfd;
+
+    /* one thread's direct calls: their responses, written together */
+    faas_rt_batch_t       batch;
 
     /* the held connections and their count */
     pthread_mutex_t       mutex;
@@ -125,6 +131,7 @@ static faas_rt_held_t *faas_rt_reserve(faas_rt_t *rt);
 static void faas_rt_hold(faas_rt_t *rt, int fd, faas_rt_held_t *h);
 static void faas_rt_release(faas_rt_t *rt, faas_rt_held_t *h, int fd);
 static int faas_rt_channel_send(faas_frame_type_e type, json_t *json);
+static void faas_rt_batch_atexit(void);
 static uint64_t faas_rt_now(void);
 
 
@@ -318,6 +325,8 @@ faas_rt_wait(faas_rt_worker_t *w)
     uint64_t  data;
 
     if (w->next_event == w->nevents) {
+        faas_rt_batch_flush(&w->rt->batch);
+
         w->next_event = 0;
         w->nevents = epoll_wait(w->rt->epfd, w->events,
                                 w->rt->oneshot ? 1 : FAAS_RT_EVENTS, -1);
@@ -341,6 +350,8 @@ faas_rt_wait(faas_rt_worker_t *w)
     data = w->events[w->next_event++].data.u64;
 
     if (data == FAAS_RT_EVENT_CHANNEL) {
+        /* before QUIT, which exits, or an INVOKE */
+        faas_rt_batch_flush(&w->rt->batch);
         return 1;
     }
 
@@ -479,6 +490,17 @@ faas_rt_load(faas_rt_worker_t *w)
 
     if (rt->direct && faas_rt_epoll(rt) != 0) {
         rt->direct = 0;
+    }
+
+    /* one thread: responses wait for the end of their epoll_wait()'s */
+
+    if (rt->direct && !rt->oneshot) {
+        rt->batch.buf = malloc(FAAS_RT_BATCH_SIZE);
+
+        if (rt->batch.buf != NULL && atexit(faas_rt_batch_atexit) != 0) {
+            free(rt->batch.buf);
+            rt->batch.buf = NULL;
+        }
     }
 
     v = json_pack("{s:I, s:I}", "init_us",
@@ -780,6 +802,10 @@ faas_rt_serve(faas_rt_worker_t *w, faas_rt_conn_t *conn,
     faas_rt_response_init(&res, conn, w->head, w->body);
 
     res.close = (w->rt->direct && !keep);
+
+    if (!invoke && w->rt->batch.buf != NULL) {
+        res.batch = &w->rt->batch;
+    }
 
     if (faas_rt_request_init(&req, conn, payload, len) != 0) {
         faas_rt_log("invalid REQUEST");
@@ -1092,6 +1118,12 @@ faas_rt_hold(faas_rt_t *rt, int fd, faas_rt_held_t *h)
 static void
 faas_rt_release(faas_rt_t *rt, faas_rt_held_t *h, int fd)
 {
+    /* what waits for fd goes first: an answer, then the close */
+
+    if (fd != -1) {
+        faas_rt_batch_flush(&rt->batch);
+    }
+
     if (h != NULL) {
         if (h->armed) {
             /* else the supervisor's duplicate, if any, keeps it armed */
@@ -1134,6 +1166,14 @@ faas_rt_channel_send(faas_frame_type_e type, json_t *json)
     } while (n == -1 && errno == EINTR);
 
     return (n == -1) ? -1 : 0;
+}
+
+
+/* a function that calls exit() ends the process: the answers go first */
+static void
+faas_rt_batch_atexit(void)
+{
+    faas_rt_batch_flush(&faas_rt.batch);
 }
 
 

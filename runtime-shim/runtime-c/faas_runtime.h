@@ -63,6 +63,28 @@ typedef struct {
 } faas_rt_held_t;
 
 
+/*
+ * With one thread, the whole responses of the direct calls served after
+ * one epoll_wait() are written together, after the last of them, so that
+ * a worker woken by the first finds them all (faas_runtime.c).
+ */
+#define FAAS_RT_BATCH_SIZE   (64 * 1024)
+#define FAAS_RT_BATCH_OUT    64
+
+typedef struct {
+    int                   fd;
+    size_t                start;
+    size_t                len;
+} faas_rt_out_t;
+
+typedef struct {
+    uint8_t              *buf;             /* FAAS_RT_BATCH_SIZE */
+    size_t                len;
+    faas_rt_out_t         out[FAAS_RT_BATCH_OUT];
+    unsigned              nout;
+} faas_rt_batch_t;
+
+
 typedef struct {
     const char           *name;
     const char           *value;
@@ -102,6 +124,7 @@ struct faas_response_s {
     uint8_t              *head;            /* FAAS_RT_HEAD_SIZE */
     uint8_t              *pairs;           /* in head, the JSON so far */
     size_t                pairs_len;
+    faas_rt_batch_t      *batch;           /* NULL: written at once */
     uint8_t              *buf;             /* FAAS_BODY_CHUNK */
     size_t                len;
 
@@ -136,6 +159,9 @@ void faas_rt_response_init(faas_response_t *res, faas_rt_conn_t *conn,
     uint8_t *head, uint8_t *buf);
 /* the head if not sent, the buffered body, END */
 int faas_rt_response_finish(faas_response_t *res);
+/* writes what waits in b; a connection that fails is shut down */
+void faas_rt_batch_flush(faas_rt_batch_t *b);
+
 /* ERROR: an HTTP status before the head went out, an abort after it */
 int faas_rt_response_error(faas_response_t *res, int status,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));

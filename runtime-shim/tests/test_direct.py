@@ -167,7 +167,7 @@ class Instance:
     instances = 0
 
     def __init__(self, build, runtime, code, handler, direct,
-                 concurrency=1):
+                 concurrency=1, threads=None):
         Instance.instances += 1
 
         self.id = Instance.instances
@@ -216,6 +216,9 @@ class Instance:
 
         if direct:
             load["direct"] = True
+
+        if threads is not None:
+            load["threads"] = threads
 
         self.chan.send(frame(LOAD, load))
 
@@ -821,6 +824,63 @@ def test_drain(build):
         inst.kill()
 
 
+def test_batch(build):
+    """c, concurrency 8, threads 1: the answers of the calls one
+    epoll_wait() returned are written together after the last of them;
+    each still reaches its own connection, in order, and none is lost
+    when a call after them exits the process."""
+
+    name = "c threads 1 (answers written together)"
+    inst = Instance(build, "c", os.path.join(build, "functions", "exits"),
+                    "handle", direct=True, concurrency=8, threads=1)
+    conns = []
+
+    try:
+        if not ready_direct(inst, name, True):
+            return
+
+        held = [Nginx() for _ in range(4)]
+        conns += held
+
+        results = [invoke_call(inst, ng, "/i%d" % i, "i%d" % i)
+                   for i, ng in enumerate(held)]
+        check(all(r[0] == 200 and r[1] == "Hello, world!\n"
+                  and r[2] is not None for r in results),
+              "%s: INVOKE calls answered" % name, repr(results))
+
+        # a call on each, all written before any answer is read; twice
+        for n in range(2):
+            for i, ng in enumerate(held):
+                ng.sock.sendall(request("/d%d" % i, "d%d%d" % (n, i))
+                                + frame(END))
+
+            results = [ng.response() for ng in held]
+            check(all(r == (200, "Hello, world!\n") for r in results),
+                  "%s: four direct calls at once, round %d: answered"
+                  % (name, n + 1), repr(results))
+
+        # a call, then one that exits, in one write: the first's answer
+        # still goes out, before the end of file
+        a = held[0]
+        a.sock.sendall(request("/b", "b1") + frame(END)
+                       + request("/exit", "x1") + frame(END))
+        check(a.response() == (200, "Hello, world!\n"),
+              "%s: the call before exit() answered" % name)
+        check(a.eof(TIMEOUT) and inst.wait_exit() == 0,
+              "%s: then the process ended, status 0" % name,
+              repr(inst.status))
+
+    except (OSError, EOFError, ValueError) as e:
+        check(False, "%s: %s: %s" % (name, type(e).__name__, e),
+              inst.output()[-500:])
+
+    finally:
+        for c in conns:
+            c.close()
+
+        inst.kill()
+
+
 def main():
     if len(sys.argv) != 2:
         sys.stderr.write("usage: test_direct.py BUILD_DIR\n")
@@ -857,6 +917,7 @@ def main():
     test_direct(build, "c", runtimes[0][1], "handle", concurrency=4)
     test_parallel(build)
     test_drain(build)
+    test_batch(build)
 
     tmp.cleanup()
 
