@@ -976,7 +976,7 @@ ngx_http_faas_direct_keep(ngx_http_request_t *r, ngx_http_faas_ctx_t *ctx,
     ngx_peer_connection_t *pc)
 {
     uint64_t                   w;
-    ngx_uint_t                 n;
+    ngx_uint_t                 n, per;
     ngx_queue_t               *q;
     ngx_connection_t          *c;
     ngx_http_upstream_t       *u;
@@ -1017,21 +1017,27 @@ ngx_http_faas_direct_keep(ngx_http_request_t *r, ngx_http_faas_ctx_t *ctx,
         ngx_queue_init(&fn->direct);
     }
 
-    /* one per call the instance may run at once, within the worker's share */
+    /*
+     * One per call the instance may run at once, within the worker's
+     * share; counted only when the function's idle ones could reach it.
+     */
 
-    n = 0;
+    per = ngx_http_faas_direct_per_instance(fn);
 
-    for (q = ngx_queue_head(&fn->direct);
-         q != ngx_queue_sentinel(&fn->direct);
-         q = ngx_queue_next(q))
-    {
-        k = ngx_queue_data(q, ngx_http_faas_kept_t, queue);
+    if (fn->ndirect >= per) {
+        n = 0;
 
-        if (k->slot == ctx->slot && k->gen == ctx->slot_gen
-            && k->map == ngx_http_faas_direct.map
-            && ++n >= ngx_http_faas_direct_per_instance(fn))
+        for (q = ngx_queue_head(&fn->direct);
+             q != ngx_queue_sentinel(&fn->direct);
+             q = ngx_queue_next(q))
         {
-            return 0;
+            k = ngx_queue_data(q, ngx_http_faas_kept_t, queue);
+
+            if (k->slot == ctx->slot && k->gen == ctx->slot_gen
+                && k->map == ngx_http_faas_direct.map && ++n >= per)
+            {
+                return 0;
+            }
         }
     }
 
