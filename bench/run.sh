@@ -67,11 +67,12 @@ COLD_WAIT_MS=150
 # the same pool size for the process-pool backends
 POOL=8
 
-# faas-mt: one process with room for 32 calls, served by one thread
-# (docs/directives.md, threads): the shape of bench-upstream.  32 is what
-# 2 workers keep per instance at most (64 over worker_processes)
+# faas-mt: one process with room for 64 calls, served by one thread
+# (docs/directives.md, threads): the shape of bench-upstream, which takes
+# every connection.  With 32, wrk's 50 clients would queue for it in the
+# workers.  64 is what an instance holds; each worker keeps its share
 MT_INSTANCES=${BENCH_MT_INSTANCES:-1}
-MT_CONCURRENCY=${BENCH_MT_CONCURRENCY:-32}
+MT_CONCURRENCY=${BENCH_MT_CONCURRENCY:-64}
 MT_THREADS=${BENCH_MT_THREADS:-1}
 
 # the warm functions outlive the run: a round of seven scenarios is longer
@@ -370,7 +371,9 @@ setup_faas() {
         --listen "$RUN/$name.sock" --socket-mode 0666 \
         --log-file "$OUT/$sup.log" --log-level info
 
-    # hello-cold serves the cold-start samples: same code, no pool
+    # hello-cold serves the cold-start samples: same code, no pool; /warm
+    # the warm ones, with X-Cold to tell them apart, which / leaves out,
+    # so that wrk gets the same response from every scenario
     if [ "$name" = faas ]; then
         cold="
     faas_function hello-cold {
@@ -384,6 +387,11 @@ setup_faas() {
         cold_loc='
         location = /cold {
             faas_pass hello-cold;
+            add_header X-Cold $faas_cold_start;
+        }
+
+        location = /warm {
+            faas_pass hello;
             add_header X-Cold $faas_cold_start;
         }'
     fi
@@ -400,7 +408,6 @@ setup_faas() {
     }
 $cold" '        location / {'"$direct"'
             faas_pass hello;
-            add_header X-Cold $faas_cold_start;
         }'"
 $cold_loc"
 }
@@ -651,7 +658,7 @@ measure_coldstart() {
 
     log "warm latency: $WARM_SAMPLES sequential samples"
     run "$OUT/bench-coldstart" -m warm -n "$WARM_SAMPLES" \
-        -o "$OUT/coldstart-warm.dat" "$url/" \
+        -o "$OUT/coldstart-warm.dat" "$url/warm" \
         > "$OUT/coldstart-warm.out" || FAILED=1
     cat "$OUT/coldstart-warm.out"
 
