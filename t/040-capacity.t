@@ -80,6 +80,10 @@ our $Config = <<'_EOC_';
         faas_read_timeout 30s;
         faas_pass $arg_fn;
     }
+
+    location = /status {
+        faas_status;
+    }
 _EOC_
 
 our $TimeConfig = <<'_EOC_';
@@ -92,6 +96,10 @@ our $TimeConfig = <<'_EOC_';
         faas_read_timeout 30s;
         faas_pass $arg_fn;
     }
+
+    location = /status {
+        faas_status;
+    }
 _EOC_
 
 add_block_preprocessor(sub {
@@ -102,13 +110,28 @@ add_block_preprocessor(sub {
     }
 });
 
-# waits for the function table to be registered by this nginx
+# waits for the function table to be registered by this nginx, and for
+# the instance that call started to be idle
 sub registered {
     my $fn = shift;
 
     FaasTest::faas_wait_for(sub {
         (FaasTest::faas_http(GET => "/?fn=$fn"))[0] == 200
     }, 3, 0.05);
+
+    idle($fn);
+}
+
+# The client has its answer before the supervisor has read the instance's
+# DONE: until then the instance is busy, and a call waits for it in the
+# queue.  The status is answered after DONE is read.
+sub idle {
+    my $fn = shift;
+
+    FaasTest::faas_wait_for(sub {
+        my $f = FaasTest::faas_function_status($fn) or return 0;
+        $f->{instances}{idle} == 1 && $f->{instances}{busy} == 0
+    }, 3, 0.01);
 }
 
 no_shuffle();
@@ -279,6 +302,7 @@ Test::More::like($h->{'x-queue'} // '', $t, "TEST 8: cold: queue time set");
 # the moment the instance starts (the supervisor sends INVOKE after it)
 Test::More::cmp_ok($h->{'x-exec'} // 0, '>=', 0.25,
                    "TEST 8: exec time covers the function's 300 ms");
+Test::More::ok(main::idle('timed'), "TEST 8: the instance is idle");
 ($st, $h) = FaasTest::faas_http(GET => '/?fn=timed');
 Test::More::is($h->{'x-cold'}, '0', "TEST 8: then warm");
 Test::More::ok(!defined $h->{'x-init'}, "TEST 8: warm: no init time");
