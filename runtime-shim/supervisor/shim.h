@@ -63,6 +63,7 @@ typedef struct {
     gid_t                gid;
     char                *runtime_dir;
     int                  sandbox;          /* namespaces, cgroups, seccomp */
+    int                  sched_batch;      /* instances are SCHED_BATCH */
     const char          *log_file;
     const char          *pid_file;
     uint64_t             stop_timeout;     /* ms */

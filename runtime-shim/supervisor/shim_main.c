@@ -81,6 +81,11 @@ static const char  *shim_usage_text =
     "instances\n"
     "                            (default on where root can make "
     "namespaces)\n"
+    "      --instance-sched batch|normal\n"
+    "                            scheduling policy of instances: batch "
+    "does not\n"
+    "                            preempt nginx on a wake-up (default "
+    "batch)\n"
     "      --pool NAME=N         keep N pooled sandboxes (NAME sandbox) "
     "or\n"
     "                            runtimes (NAME python3, nodejs, c) ready "
@@ -201,6 +206,7 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
         OPT_PID_FILE,
         OPT_STOP_TIMEOUT,
         OPT_SANDBOX,
+        OPT_INSTANCE_SCHED,
         OPT_POOL,
         OPT_RETIRE_GRACE,
         OPT_UID_RANGE,
@@ -220,6 +226,7 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
         { "pid-file",     required_argument, NULL, OPT_PID_FILE },
         { "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
         { "sandbox",      required_argument, NULL, OPT_SANDBOX },
+        { "instance-sched", required_argument, NULL, OPT_INSTANCE_SCHED },
         { "pool",         required_argument, NULL, OPT_POOL },
         { "retire-grace", required_argument, NULL, OPT_RETIRE_GRACE },
         { "uid-range",    required_argument, NULL, OPT_UID_RANGE },
@@ -237,6 +244,7 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
     conf->stop_timeout = 10000;
     conf->retire_grace = SHIM_RETIRE_GRACE;
     conf->sandbox = -1;
+    conf->sched_batch = 1;
     *level = SHIM_LOG_INFO;
 
     user = NULL;
@@ -364,6 +372,22 @@ shim_parse_args(shim_ctx_t *ctx, int argc, char **argv,
             } else {
                 fprintf(stderr, "faas-supervisor: invalid --sandbox \"%s\", "
                         "must be \"on\" or \"off\"\n", optarg);
+                goto usage;
+            }
+
+            break;
+
+        case OPT_INSTANCE_SCHED:
+            if (strcmp(optarg, "batch") == 0) {
+                conf->sched_batch = 1;
+
+            } else if (strcmp(optarg, "normal") == 0) {
+                conf->sched_batch = 0;
+
+            } else {
+                fprintf(stderr, "faas-supervisor: invalid --instance-sched "
+                        "\"%s\", must be \"batch\" or \"normal\"\n",
+                        optarg);
                 goto usage;
             }
 

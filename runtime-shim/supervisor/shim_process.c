@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,18 +80,19 @@ shim_process_spawn(const shim_spawn_t *sp, int *err)
 static void
 shim_process_child(const shim_spawn_t *sp, pid_t parent)
 {
-    int            chan;
-    char           exec[FAAS_FRAME_HEADER_SIZE + FAAS_EXEC_MAX + 1];
-    char           id[16];
-    char          *argv[2];
-    char *const   *args;
-    uid_t          uid;
-    gid_t          gid;
-    rlim_t         nofile, max;
-    sigset_t       set;
-    const char    *step, *arg, *program;
-    struct pollfd  pfd;
-    struct rlimit  rl;
+    int                 chan;
+    char                exec[FAAS_FRAME_HEADER_SIZE + FAAS_EXEC_MAX + 1];
+    char                id[16];
+    char               *argv[2];
+    char *const        *args;
+    uid_t               uid;
+    gid_t               gid;
+    rlim_t              nofile, max;
+    sigset_t            set;
+    const char         *step, *arg, *program;
+    struct pollfd       pfd;
+    struct rlimit       rl;
+    struct sched_param  param;
 
     chan = sp->channel;
     uid = sp->uid;
@@ -118,6 +120,22 @@ shim_process_child(const shim_spawn_t *sp, pid_t parent)
 
     if (signal(SIGPIPE, SIG_DFL) == SIG_ERR) {
         shim_process_fail(chan, "signal", NULL, errno);
+    }
+
+    /*
+     * An instance woken by an nginx worker's call does not preempt that
+     * worker: the worker goes on to write its other calls, and the
+     * instance finds several at its next wake-up.  Inherited by the
+     * runtime's threads; docs/architecture.md, "Scheduling".
+     */
+
+    if (sp->sched_batch) {
+        memset(&param, 0, sizeof(struct sched_param));
+
+        if (sched_setscheduler(0, SCHED_BATCH, &param) == -1) {
+            shim_process_fail(chan, "sched_setscheduler(SCHED_BATCH)", NULL,
+                              errno);
+        }
     }
 
     /* 0, 1 and 2 first: the sources are all above 2 */

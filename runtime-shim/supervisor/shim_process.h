@@ -25,6 +25,7 @@ typedef struct {
     int                  stdout_fd;       /* -1: the supervisor's */
     int                  stderr_fd;
     int                  drop_privileges;
+    int                  sched_batch;
     uid_t                uid;             /* a pooled sandbox: from EXEC */
     gid_t                gid;
     const char          *code_check;      /* must be readable by uid, or
