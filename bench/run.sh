@@ -75,6 +75,11 @@ MT_INSTANCES=${BENCH_MT_INSTANCES:-1}
 MT_CONCURRENCY=${BENCH_MT_CONCURRENCY:-64}
 MT_THREADS=${BENCH_MT_THREADS:-1}
 
+# the supervisor's --instance-sched (batch, its default, or normal), and
+# the policy of bench-upstream (normal, as users run a server, or batch)
+INSTANCE_SCHED=${BENCH_INSTANCE_SCHED:-batch}
+UPSTREAM_SCHED=${BENCH_UPSTREAM_SCHED:-normal}
+
 # the warm functions outlive the run: a round of seven scenarios is longer
 # than the default 60 s, after which they would start cold in each round
 WARM_IDLE=10m
@@ -369,7 +374,8 @@ setup_faas() {
     : > "$OUT/$sup.log"
     start TERM "$sup" "$snap/faas-supervisor" \
         --listen "$RUN/$name.sock" --socket-mode 0666 \
-        --log-file "$OUT/$sup.log" --log-level info
+        --log-file "$OUT/$sup.log" --log-level info \
+        --instance-sched "$INSTANCE_SCHED"
 
     # hello-cold serves the cold-start samples: same code, no pool; /warm
     # the warm ones, with X-Cold to tell them apart, which / leaves out,
@@ -799,7 +805,9 @@ write_results() {
             "$(uname -r)" "$versions"
         printf 'nginx: worker_processes %s, access_log off; ' "$(nproc)"
         printf 'each ngx_faas function and php-fpm: a pool of %d ' "$POOL"
-        printf 'processes.\n'
+        printf 'processes; instances scheduled %s ' "$INSTANCE_SCHED"
+        printf '(faas-supervisor --instance-sched), bench-upstream %s.\n' \
+            "$UPSTREAM_SCHED"
         printf 'The machine is shared: compare ratios rather than absolute '
         printf 'numbers.\n\n'
 
@@ -984,7 +992,13 @@ main() {
     RUN=$(mktemp -d /tmp/faas-bench.XXXXXX)
     chmod 0755 "$RUN"
 
-    start TERM upstream "$OUT/bench-upstream" "$RUN/upstream.sock"
+    if [ "$UPSTREAM_SCHED" = batch ]; then
+        # chrt execs it: the pid stays the one that start records
+        start TERM upstream chrt -b 0 "$OUT/bench-upstream" \
+            "$RUN/upstream.sock"
+    else
+        start TERM upstream "$OUT/bench-upstream" "$RUN/upstream.sock"
+    fi
 
     setup_return
     setup_proxy
