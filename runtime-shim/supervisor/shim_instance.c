@@ -35,6 +35,7 @@ static void shim_instance_channel_handler(shim_event_t *ev,
 static void shim_instance_read(shim_instance_t *inst, int all);
 static int shim_instance_frame(shim_instance_t *inst,
     faas_frame_header_t *frame, const uint8_t *payload);
+static void shim_instance_sched(shim_instance_t *inst);
 static void shim_instance_ready(shim_instance_t *inst,
     const uint8_t *payload, size_t len);
 static void shim_instance_done(shim_instance_t *inst,
@@ -1192,6 +1193,7 @@ shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
                        initializer, (int) inst->pid);
 
         shim_instance_available(inst);
+        shim_instance_sched(inst);
         return;
     }
 
@@ -1205,6 +1207,33 @@ shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
 
     if (shim_instance_dispatch(inst, r, 1) != -1) {
         shim_instance_available(inst);
+    }
+
+    shim_instance_sched(inst);
+}
+
+
+/*
+ * Once ready, and not before: a cold start under SCHED_BATCH waits for
+ * the slices of whatever else runs, its p99 doubled here.  The call that
+ * started it is dispatched first.  Docs: architecture.md, "Scheduling".
+ */
+static void
+shim_instance_sched(shim_instance_t *inst)
+{
+    shim_ctx_t  *ctx;
+
+    ctx = inst->ctx;
+
+    if (!ctx->conf.sched_batch || inst->exited) {
+        return;
+    }
+
+    if (shim_process_sched_batch(inst->pid) != 0) {
+        shim_log_error(&ctx->log, SHIM_LOG_WARN, errno,
+                       SHIM_INST_FMT "cannot make it SCHED_BATCH, it keeps "
+                       "the normal policy (pid %d)", SHIM_INST_ARGS(inst),
+                       (int) inst->pid);
     }
 }
 

@@ -68,7 +68,6 @@ shim_launch(shim_ctx_t *ctx, const shim_launch_t *l, shim_child_t *c,
     sp.stdout_fd = out[0][1];
     sp.stderr_fd = out[1][1];
     sp.drop_privileges = ctx->conf.drop_privileges;
-    sp.sched_batch = ctx->conf.sched_batch;
     sp.uid = l->uid;
     sp.gid = l->gid;
 

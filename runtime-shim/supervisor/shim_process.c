@@ -80,19 +80,18 @@ shim_process_spawn(const shim_spawn_t *sp, int *err)
 static void
 shim_process_child(const shim_spawn_t *sp, pid_t parent)
 {
-    int                 chan;
-    char                exec[FAAS_FRAME_HEADER_SIZE + FAAS_EXEC_MAX + 1];
-    char                id[16];
-    char               *argv[2];
-    char *const        *args;
-    uid_t               uid;
-    gid_t               gid;
-    rlim_t              nofile, max;
-    sigset_t            set;
-    const char         *step, *arg, *program;
-    struct pollfd       pfd;
-    struct rlimit       rl;
-    struct sched_param  param;
+    int            chan;
+    char           exec[FAAS_FRAME_HEADER_SIZE + FAAS_EXEC_MAX + 1];
+    char           id[16];
+    char          *argv[2];
+    char *const   *args;
+    uid_t          uid;
+    gid_t          gid;
+    rlim_t         nofile, max;
+    sigset_t       set;
+    const char    *step, *arg, *program;
+    struct pollfd  pfd;
+    struct rlimit  rl;
 
     chan = sp->channel;
     uid = sp->uid;
@@ -120,22 +119,6 @@ shim_process_child(const shim_spawn_t *sp, pid_t parent)
 
     if (signal(SIGPIPE, SIG_DFL) == SIG_ERR) {
         shim_process_fail(chan, "signal", NULL, errno);
-    }
-
-    /*
-     * An instance woken by an nginx worker's call does not preempt that
-     * worker: the worker goes on to write its other calls, and the
-     * instance finds several at its next wake-up.  Inherited by the
-     * runtime's threads; docs/architecture.md, "Scheduling".
-     */
-
-    if (sp->sched_batch) {
-        memset(&param, 0, sizeof(struct sched_param));
-
-        if (sched_setscheduler(0, SCHED_BATCH, &param) == -1) {
-            shim_process_fail(chan, "sched_setscheduler(SCHED_BATCH)", NULL,
-                              errno);
-        }
     }
 
     /* 0, 1 and 2 first: the sources are all above 2 */
@@ -467,6 +450,57 @@ shim_process_status(int status, char *buf, size_t size)
     }
 
     return buf;
+}
+
+
+/*
+ * Every thread there is: a thread started later inherits the policy of
+ * the one that starts it, and every one of them has it by now.
+ */
+int
+shim_process_sched_batch(pid_t pid)
+{
+    int                 rc, err;
+    DIR                *dir;
+    char                path[64];
+    pid_t               tid;
+    struct dirent      *de;
+    struct sched_param  param;
+
+    snprintf(path, sizeof(path), "/proc/%d/task", (int) pid);
+
+    /* a process that has just exited has nothing left to set */
+
+    dir = opendir(path);
+    if (dir == NULL) {
+        return (errno == ENOENT) ? 0 : -1;
+    }
+
+    memset(&param, 0, sizeof(struct sched_param));
+
+    rc = 0;
+    err = 0;
+
+    while ((de = readdir(dir)) != NULL) {
+        tid = (pid_t) strtol(de->d_name, NULL, 10);
+        if (tid <= 0) {
+            continue;
+        }
+
+        /* nor has a thread that has just exited */
+        if (sched_setscheduler(tid, SCHED_BATCH, &param) == -1
+            && errno != ESRCH && rc == 0)
+        {
+            rc = -1;
+            err = errno;
+        }
+    }
+
+    closedir(dir);
+
+    errno = err;
+
+    return rc;
 }
 
 

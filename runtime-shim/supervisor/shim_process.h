@@ -25,7 +25,6 @@ typedef struct {
     int                  stdout_fd;       /* -1: the supervisor's */
     int                  stderr_fd;
     int                  drop_privileges;
-    int                  sched_batch;
     uid_t                uid;             /* a pooled sandbox: from EXEC */
     gid_t                gid;
     const char          *code_check;      /* must be readable by uid, or
@@ -43,6 +42,12 @@ pid_t shim_process_spawn(const shim_spawn_t *sp, int *err);
 
 /* "exited with status 3", "killed by signal 11 (SIGSEGV)" */
 const char *shim_process_status(int status, char *buf, size_t size);
+
+/*
+ * Puts every thread of a process under SCHED_BATCH: -1 with errno on the
+ * first failure, the other threads still tried.
+ */
+int shim_process_sched_batch(pid_t pid);
 
 /*
  * Kills and reaps every child still left: as a subreaper we adopt what
