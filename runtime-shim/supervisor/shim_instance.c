@@ -1216,7 +1216,8 @@ shim_instance_ready(shim_instance_t *inst, const uint8_t *payload,
 /*
  * Once ready, and not before: a cold start under SCHED_BATCH waits for
  * the slices of whatever else runs, its p99 doubled here.  The call that
- * started it is dispatched first.  Docs: architecture.md, "Scheduling".
+ * started it is dispatched first.  docs/operations.md, "Scheduling of
+ * instances".
  */
 static void
 shim_instance_sched(shim_instance_t *inst)
