@@ -937,6 +937,25 @@ ngx_http_faas_direct_free_peer(ngx_peer_connection_t *pc, void *data,
             ctx->direct_start = 0;
         }
 
+        /*
+         * nginx's own line says only that the upstream closed or failed;
+         * the supervisor, which reaps the instance, logs how it died
+         */
+
+        if (ctx->direct && !ctx->timed_out && (state & NGX_PEER_FAILED)
+            && pc->connection != NULL
+            && (pc->connection->read->eof || pc->connection->read->error
+                || pc->connection->write->error))
+        {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "faas: function \"%V\": instance %uL (pid %uL) "
+                          "ended a direct call without an answer, request "
+                          "%*s: it crashed or was killed, the supervisor's "
+                          "log says how", &ctx->name, ctx->instance,
+                          ctx->pid, (size_t) NGX_HTTP_FAAS_REQUEST_ID_LEN,
+                          ctx->request_id);
+        }
+
         /* the same table: a new supervisor may reuse the generation */
 
         if (ctx->direct && !ctx->timed_out

@@ -296,7 +296,8 @@ X-Cold: 1
 --- response_body
 ok 1
 --- error_log eval
-qr/\[error\] .*upstream prematurely closed connection/
+[qr/\[error\] .*upstream prematurely closed connection/,
+ qr/\[error\] .*faas: function "crash3": instance \d+ \(pid \d+\) ended a direct call without an answer, request [0-9a-f]{32}: it crashed or was killed/]
 --- no_error_log
 [alert]
 

@@ -6,6 +6,7 @@
  * that misbehaves is killed.  Deaths are learned from SIGCHLD only.
  */
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -162,6 +163,27 @@ shim_instance_direct_in_flight(shim_instance_t *inst)
                         __ATOMIC_ACQUIRE);
 
     return faas_slot_inflight(w);
+}
+
+
+int
+shim_instance_direct_request_id(shim_instance_t *inst, char *buf)
+{
+    size_t  i;
+
+    if (!inst->direct) {
+        return -1;
+    }
+
+    memcpy(buf, shim_direct_slot(&inst->ctx->direct, inst->slot)->request_id,
+           32);
+    buf[32] = '\0';
+
+    for (i = 0; isxdigit((unsigned char) buf[i]); i++) {
+        /* void */
+    }
+
+    return (i > 0 && buf[i] == '\0') ? 0 : -1;
 }
 
 
@@ -1888,7 +1910,7 @@ shim_instance_reap(shim_ctx_t *ctx)
 static void
 shim_instance_died(shim_instance_t *inst, int status)
 {
-    char              how[64], reason[128], *name;
+    char              how[64], reason[128], direct_id[33], *name;
     shim_ctx_t       *ctx;
     shim_request_t   *r;
     shim_function_t  *fn;
@@ -1985,6 +2007,17 @@ shim_instance_died(shim_instance_t *inst, int status)
         snprintf(reason, sizeof(reason), "instance %" PRIu64 " died: %s",
                  inst->id, how);
         shim_instance_fail_calls(inst, 502, reason);
+
+    } else if (shim_instance_direct_request_id(inst, direct_id) == 0) {
+        /*
+         * Idle as the supervisor sees it, but a worker may have had a
+         * direct call in it: the worker answers that one 502, and its
+         * log names the request.
+         */
+        shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,
+                       SHIM_INST_FMT "died: %s, outside the supervisor's "
+                       "calls (its latest direct call: request %s)",
+                       SHIM_INST_ARGS(inst), how, direct_id);
 
     } else {
         shim_log_error(&ctx->log, SHIM_LOG_ERROR, 0,

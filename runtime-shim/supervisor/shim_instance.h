@@ -129,6 +129,12 @@ void shim_instance_count_direct(shim_instance_t *inst);
 unsigned shim_instance_direct_in_flight(shim_instance_t *inst);
 
 /*
+ * The id a worker left in the instance's slot with its latest direct
+ * call, into buf (33 bytes): 0, or -1 when there is none.
+ */
+int shim_instance_direct_request_id(shim_instance_t *inst, char *buf);
+
+/*
  * Once a second while instances take direct calls: a direct call in
  * flight for longer than its timeout has lost its worker (a worker
  * enforces the timeout itself), and its instance is killed

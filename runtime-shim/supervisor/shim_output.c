@@ -2,7 +2,6 @@
  * Instance output, see shim_output.h.
  */
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -262,20 +261,10 @@ shim_output_emit(shim_instance_t *inst, unsigned stream, const char *data,
      */
 
     if (rid == NULL && inst->active == 0 && inst->function->concurrency == 1
-        && shim_instance_direct_in_flight(inst) > 0)
+        && shim_instance_direct_in_flight(inst) > 0
+        && shim_instance_direct_request_id(inst, direct_id) == 0)
     {
-        memcpy(direct_id,
-               shim_direct_slot(&inst->ctx->direct, inst->slot)->request_id,
-               sizeof(direct_id) - 1);
-        direct_id[sizeof(direct_id) - 1] = '\0';
-
-        for (i = 0; isxdigit((unsigned char) direct_id[i]); i++) {
-            /* void */
-        }
-
-        if (i > 0 && direct_id[i] == '\0') {
-            rid = direct_id;
-        }
+        rid = direct_id;
     }
     name = shim_output_streams[stream];
 
