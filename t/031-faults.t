@@ -347,6 +347,24 @@ Test::More::ok($ok, 'TEST 5: 1 MiB more each call, from 1 MiB after a kill')
     or Test::More::diag("statuses: @st");
 my $killed = grep { $_ == 502 } @st;
 Test::More::diag("TEST 5: the leaker was killed $killed times in 40 calls");
+# 40 MiB against memory 24m: killed at least once wherever cgroups limit
+# it, in a direct call, which both logs name by its request id
+SKIP: {
+    Test::More::skip('TEST 5: no cgroup memory limit here', 3)
+        if FaasTest::faas_supervisor_log() !~ /cgroup v[12] in effect/;
+    Test::More::cmp_ok($killed, '>=', 1, 'TEST 5: the leaker was killed');
+    open my $fh, '<', $Test::Nginx::Util::ErrLogFile;
+    my $named = 'faas: function "leak": instance \d+ \(pid \d+\) ended a '
+                . 'direct call without an answer, request ([0-9a-f]{32}): '
+                . 'it crashed or was killed';
+    my ($id) = join('', <$fh>) =~ /$named/;
+    Test::More::ok($id, 'TEST 5: nginx names the function and the call');
+    $id //= 'none';
+    my $died = 'function "leak" instance \d+: died: out of memory';
+    Test::More::like(FaasTest::faas_supervisor_log(),
+                     qr/$died.*request $id/,
+                     'TEST 5: the supervisor says why, naming the call');
+}
 SKIP: {
     Test::More::skip('TEST 5: RSS under ASan', 1) if main::asan($sup);
     Test::More::cmp_ok(main::rss_kb($sup), '<=', $rss0 + 1024,
